@@ -1,0 +1,61 @@
+//! The binaries' command lines, as a user meets them.
+
+use std::process::{Command, Output};
+
+fn run(bin: &str, args: &[&str]) -> Output {
+    Command::new(bin).args(args).output().expect("run binary")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn version_prints_name_and_crate_version() {
+    for (bin, name) in [
+        (env!("CARGO_BIN_EXE_ikerd"), "ikerd"),
+        (env!("CARGO_BIN_EXE_ikerctl"), "ikerctl"),
+    ] {
+        let out = run(bin, &["--version"]);
+        assert!(out.status.success(), "{name} --version failed");
+        assert_eq!(
+            stdout(&out),
+            format!("{name} {}\n", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
+
+#[test]
+fn help_describes_the_program_and_its_status() {
+    for (bin, words) in [
+        (env!("CARGO_BIN_EXE_ikerd"), "IKEv2 daemon for Linux"),
+        (env!("CARGO_BIN_EXE_ikerctl"), "VICI protocol"),
+    ] {
+        let out = run(bin, &["--help"]);
+        assert!(out.status.success());
+        let text = stdout(&out);
+        assert!(text.contains(words), "{text}");
+        assert!(text.contains("Usage:"), "{text}");
+        assert!(text.contains("Status:"), "{text}");
+    }
+}
+
+#[test]
+fn running_without_a_working_daemon_fails_and_says_why() {
+    for bin in [env!("CARGO_BIN_EXE_ikerd"), env!("CARGO_BIN_EXE_ikerctl")] {
+        let out = run(bin, &[]);
+        assert!(!out.status.success(), "{bin} claims success");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("not built yet") || err.contains("none exist yet"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn unknown_option_is_an_error_naming_it() {
+    let out = run(env!("CARGO_BIN_EXE_ikerd"), &["--no-such-option"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-option"));
+}
