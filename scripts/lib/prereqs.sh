@@ -1,0 +1,96 @@
+# Shared by the scripts in scripts/: messages, and installing what they need on a Debian
+# machine, quietly, only when it is missing, and safely when two scripts do it at once.
+# Source it; it defines functions and variables only.
+
+# Every message names the script that says it.
+IKERD_SCRIPT=${IKERD_SCRIPT:-$(basename "$0")}
+say() { printf '%s: %s\n' "$IKERD_SCRIPT" "$*" >&2; }
+die() {
+	say "$*"
+	exit 2
+}
+
+IKERD_CACHE=${IKERD_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/ikerd}
+
+# virtme-ng boots the VM; pinned so the runner behaves the same on every machine.
+VIRTME_NG_VERSION=1.42
+
+# Cargo's tools are installed per user; a non-login shell may not have them on PATH.
+case ":$PATH:" in
+*":${HOME:-/root}/.cargo/bin:"*) ;;
+*) [ -d "${HOME:-/root}/.cargo/bin" ] && PATH="${HOME:-/root}/.cargo/bin:$PATH" ;;
+esac
+
+# Runs "$@" holding the cache lock, so concurrent installs do not interleave.
+with_cache_lock() {
+	mkdir -p "$IKERD_CACHE"
+	(
+		flock 9
+		"$@"
+	) 9>"$IKERD_CACHE/lock"
+}
+
+# need_apt PACKAGE...: installs the Debian packages that are not installed yet.
+need_apt() {
+	local missing=() pkg log
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q ' installed$' || missing+=("$pkg")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" -eq 0 ] || die "missing Debian packages: ${missing[*]}; run as root, or: apt-get install ${missing[*]}"
+	say "installing Debian packages: ${missing[*]}"
+	log=$(mktemp)
+	if ! {
+		DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 update &&
+			DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=600 \
+				install --no-install-recommends "${missing[@]}"
+	} >"$log" 2>&1; then
+		tail -n 20 "$log" >&2
+		rm -f "$log"
+		die "apt-get could not install: ${missing[*]}"
+	fi
+	rm -f "$log"
+}
+
+# need_vng: sets VNG to a virtme-ng of the pinned version, installed from PyPI into a virtual
+# environment of its own (Debian's Python refuses system-wide pip installs).
+need_vng() {
+	local venv="$IKERD_CACHE/virtme-ng-$VIRTME_NG_VERSION"
+	VNG="$venv/bin/vng"
+	[ -e "$venv/.complete" ] && return 0
+	python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt python3-venv
+	with_cache_lock install_vng "$venv" || die "could not install virtme-ng $VIRTME_NG_VERSION from PyPI"
+}
+
+install_vng() {
+	local venv=$1 log
+	[ -e "$venv/.complete" ] && return 0
+	say "installing virtme-ng $VIRTME_NG_VERSION into $venv"
+	log=$(mktemp)
+	rm -rf "$venv"
+	if ! {
+		python3 -m venv "$venv" &&
+			"$venv/bin/pip" install -q --disable-pip-version-check "virtme-ng==$VIRTME_NG_VERSION"
+	} >"$log" 2>&1; then
+		tail -n 20 "$log" >&2
+		rm -rf "$venv" "$log"
+		return 1
+	fi
+	rm -f "$log"
+	touch "$venv/.complete"
+}
+
+# need_rust_tools: rustfmt, clippy and cargo-nextest for the workspace tests.
+need_rust_tools() {
+	command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
+	local component
+	for component in rustfmt clippy; do
+		cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 && continue
+		say "installing the Rust component $component"
+		rustup component add "$component" >/dev/null 2>&1 || die "rustup could not add $component"
+	done
+	if ! cargo nextest --version >/dev/null 2>&1; then
+		say "installing cargo-nextest (a few minutes: it builds from source)"
+		cargo install --locked --quiet cargo-nextest || die "could not install cargo-nextest"
+	fi
+}
