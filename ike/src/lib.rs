@@ -9,3 +9,5 @@
 //! Everything a hostile network sends arrives here first, so the crate forbids `unsafe`.
 
 #![forbid(unsafe_code)]
+
+pub mod wire;
