@@ -2,6 +2,8 @@
 // Each test binary uses a different subset.
 #![allow(dead_code)]
 
+pub mod pair;
+
 use std::future::Future;
 use std::net::IpAddr;
 use std::process::Command;
