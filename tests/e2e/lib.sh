@@ -191,3 +191,20 @@ expect_tunnel_traffic() {
 	[ "$esp" != missing ] && [ "$esp" -ge $count ] || fail "sun's ext saw $esp ESP packets; expected at least $count"
 	[ "$plain" = 0 ] || fail "sun's ext saw $plain plaintext packets from $ALICE_NET outside IPsec"
 }
+
+# run_rust_tests ARTIFACT PREFIX MIN: runs the ignored tests whose names start with PREFIX in
+# the Rust test binary that scripts/e2e built on the host (see its "needs" lines), one at a
+# time; fails naming each failing test, or when fewer than MIN tests ran (a filter that
+# matches nothing must not pass). The binary's output goes to $E2E_DIR/tests.log.
+run_rust_tests() {
+	local artifact=$1 prefix=$2 min=$3 bin log="$E2E_DIR/tests.log" rc=0 passed failed
+	bin=$(cat "${E2E_ARTIFACTS:?}/$artifact" 2>/dev/null) && [ -x "$bin" ] ||
+		fail "the test binary $artifact was not built (run the scenario through scripts/e2e)"
+	"$bin" --ignored "$prefix" --test-threads=1 >"$log" 2>&1 || rc=$?
+	grep -E '^test .* \.\.\. ' "$log" || true
+	failed=$(sed -nE 's/^test ([^ ]+) \.\.\. FAILED$/\1/p' "$log" | paste -sd, - | sed 's/,/, /g')
+	passed=$(sed -nE 's/^test result: .* ([0-9]+) passed;.*/\1/p' "$log" | tail -n 1)
+	[ -z "$failed" ] || fail "failed: $failed (log: $log)"
+	[ $rc -eq 0 ] || fail "$artifact exited with status $rc (log: $log)"
+	[ "${passed:-0}" -ge "$min" ] || fail "only ${passed:-0} of at least $min tests ran (log: $log)"
+}
