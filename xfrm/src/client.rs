@@ -351,7 +351,7 @@ impl Xfrm {
             .unwrap_or_else(|| Err(Error::protocol(change_op(&change), "no answer")))
     }
 
-    async fn one(&self, op: Op, msg: XfrmMessage) -> Result<Vec<XfrmMessage>> {
+    pub(crate) async fn one(&self, op: Op, msg: XfrmMessage) -> Result<Vec<XfrmMessage>> {
         self.request(op, Request { msg, dump: false }).await
     }
 

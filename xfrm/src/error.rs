@@ -24,6 +24,8 @@ pub enum Op {
     GetPolicy,
     DumpPolicy,
     Flush,
+    SadInfo,
+    SpdInfo,
     Subscribe,
     ReceiveEvent,
 }
@@ -44,6 +46,8 @@ impl Op {
             Op::GetPolicy => "get policy",
             Op::DumpPolicy => "dump policies",
             Op::Flush => "flush owned SAs and policies",
+            Op::SadInfo => "read SAD info",
+            Op::SpdInfo => "read SPD info",
             Op::Subscribe => "subscribe to XFRM events",
             Op::ReceiveEvent => "receive XFRM event",
         }

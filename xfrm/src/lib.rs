@@ -13,6 +13,7 @@ mod algorithm;
 mod client;
 mod error;
 mod event;
+mod info;
 pub mod netns;
 mod policy;
 mod sa;
@@ -24,6 +25,7 @@ pub use algorithm::{Aead, Crypto, Integrity, Key};
 pub use client::{Change, Flushed, Owner, SpiRequest, Xfrm};
 pub use error::{Error, ErrorKind, Op, Result};
 pub use event::{Acquire, Event, Events, Expire, Mapping, PolicyExpire, policy_id_of};
+pub use info::{SadInfo, SpdInfo};
 pub use netns::NetNs;
 pub use policy::{
     Action, Direction, PolicyClass, PolicyId, PolicyInfo, PolicySpec, Priority, Template,

@@ -21,16 +21,19 @@ use netlink_packet_core::{
     NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,
 };
-use netlink_packet_xfrm::XfrmMessage;
+use netlink_packet_xfrm::{
+    XFRM_USER_ACQUIRE_LEN, XFRM_USER_EXPIRE_LEN, XFRM_USER_MAPPING_LEN,
+    XFRM_USER_POLICY_EXPIRE_LEN, XFRM_USER_POLICY_INFO_LEN, XFRM_USER_SA_INFO_LEN, XfrmMessage,
+};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_XFRM};
-use nix::sys::socket::MsgFlags;
+use nix::sys::socket::NetlinkAddr;
 use tokio::io::unix::AsyncFd;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::netns::NetNs;
 use crate::sa::wipe_attrs;
 
-/// Largest datagram we read: the kernel's dumps use at most 32 KiB per datagram.
+/// Receive buffer: twice the largest datagram the kernel sends (32 KiB).
 const RX_SIZE: usize = 64 * 1024;
 /// Requests sent before reading their acknowledgements: bounded by bytes (one sendmsg) and by
 /// count (each acknowledgement takes ~1 KiB of the receive queue's budget).
@@ -156,25 +159,29 @@ impl XfrmSocket {
         }
     }
 
+    /// Receives one datagram from the kernel into `rx`; datagrams from other sockets (a
+    /// process with CAP_NET_ADMIN could send some) are dropped, as strongSwan does.
     async fn recv_datagram(&mut self) -> io::Result<usize> {
         loop {
             let mut guard = self.fd.readable().await?;
             let rx = &mut self.rx;
             let res = guard.try_io(|fd| {
-                // MSG_TRUNC makes recv return the datagram's full length, so a datagram larger
-                // than the buffer is detected rather than silently cut.
-                nix::sys::socket::recv(fd.get_ref().as_raw_fd(), rx, MsgFlags::MSG_TRUNC)
+                nix::sys::socket::recvfrom::<NetlinkAddr>(fd.get_ref().as_raw_fd(), rx)
                     .map_err(io::Error::from)
             });
             match res {
-                Ok(Ok(n)) if n > RX_SIZE => {
+                // The kernel sends at most 32 KiB per datagram (netlink_recvmsg caps its dump
+                // allocations there), so a full buffer means something is wrong.
+                Ok(Ok((n, _))) if n >= RX_SIZE => {
                     self.rx.zeroize();
                     self.rx.resize(RX_SIZE, 0);
                     return Err(io::Error::other(format!(
-                        "netlink datagram of {n} bytes exceeds {RX_SIZE}"
+                        "netlink datagram of {n} bytes or more, larger than any the kernel sends"
                     )));
                 }
-                Ok(res) => return res,
+                Ok(Ok((n, from))) if from.is_some_and(|a| a.pid() == 0) => return Ok(n),
+                Ok(Ok((n, _))) => self.rx[..n].zeroize(),
+                Ok(Err(e)) => return Err(e),
                 Err(_would_block) => continue,
             }
         }
@@ -279,6 +286,26 @@ pub(crate) enum Body {
     Garbled(String),
 }
 
+/// The message types decoded, each with the size of its fixed part: NLMSG_NOOP, _ERROR,
+/// _DONE and _OVERRUN, then XFRM_MSG_NEWSA, _NEWPOLICY, _ACQUIRE, _EXPIRE, _POLEXPIRE,
+/// _NEWSADINFO, _NEWSPDINFO and _MAPPING of linux/xfrm.h. netlink-packet-xfrm 0.5 slices
+/// the fixed part of its messages without checking the length, so a short message would
+/// panic inside it: those are refused here, and other types are never handed to it.
+const DECODED: [(u16, usize); 12] = [
+    (1, 0),
+    (2, 0),
+    (3, 0),
+    (4, 0),
+    (0x10, XFRM_USER_SA_INFO_LEN),
+    (0x13, XFRM_USER_POLICY_INFO_LEN),
+    (0x17, XFRM_USER_ACQUIRE_LEN),
+    (0x18, XFRM_USER_EXPIRE_LEN),
+    (0x1b, XFRM_USER_POLICY_EXPIRE_LEN),
+    (0x22, 4),
+    (0x24, 4),
+    (0x26, XFRM_USER_MAPPING_LEN),
+];
+
 /// Splits a datagram into messages and decodes each. Never panics on bad input.
 pub(crate) fn parse_datagram(mut buf: &[u8]) -> Vec<Parsed> {
     let mut out = Vec::new();
@@ -291,9 +318,22 @@ pub(crate) fn parse_datagram(mut buf: &[u8]) -> Vec<Parsed> {
             break;
         }
         let (seq, flags) = (nl.sequence_number(), nl.flags());
-        let body = match NetlinkMessage::<XfrmMessage>::deserialize(&buf[..len]) {
-            Ok(msg) => body_of(msg, flags),
-            Err(e) => Body::Garbled(e.to_string()),
+        let kind = nl.message_type();
+        let fixed = DECODED
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, fixed)| *fixed);
+        let body = if let Some(fixed) = fixed.filter(|f| len < NLMSG_HDRLEN + f) {
+            Body::Garbled(format!(
+                "message type {kind:#x} shorter than its {fixed} fixed bytes"
+            ))
+        } else if fixed.is_none() {
+            Body::Ignored
+        } else {
+            match NetlinkMessage::<XfrmMessage>::deserialize(&buf[..len]) {
+                Ok(msg) => body_of(msg, flags),
+                Err(e) => Body::Garbled(e.to_string()),
+            }
         };
         out.push(Parsed { seq, body });
         // Messages are aligned to 4 bytes (NLMSG_ALIGN).

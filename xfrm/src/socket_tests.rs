@@ -191,3 +191,69 @@ fn extack_without_capping_skips_the_whole_echoed_request() {
     assert_eq!(extack_message(&after_code, false).as_deref(), Some("bad"));
     assert_eq!(extack_message(&after_code[..10], false), None);
 }
+
+/// A bare header of `kind` with `payload` after it.
+fn raw_message(kind: u16, payload: &[u8]) -> Vec<u8> {
+    let mut msg = ((16 + payload.len()) as u32).to_ne_bytes().to_vec();
+    msg.extend_from_slice(&kind.to_ne_bytes());
+    msg.extend_from_slice(&0u16.to_ne_bytes());
+    msg.extend_from_slice(&1u32.to_ne_bytes());
+    msg.extend_from_slice(&0u32.to_ne_bytes());
+    msg.extend_from_slice(payload);
+    msg
+}
+
+#[test]
+fn short_info_replies_and_unknown_types_do_not_reach_the_codec() {
+    for kind in [0x22u16, 0x24] {
+        let parsed = parse_datagram(&raw_message(kind, &[]));
+        assert!(
+            matches!(parsed[0].body, Body::Garbled(_)),
+            "{kind:#x}: {parsed:?}"
+        );
+    }
+    let parsed = parse_datagram(&raw_message(0x7777, &[1, 2]));
+    assert!(matches!(parsed[0].body, Body::Ignored));
+    // Every decoded type with a truncated body is an error, never a panic.
+    for (kind, fixed) in DECODED {
+        for len in [
+            0,
+            3,
+            7,
+            60,
+            fixed.saturating_sub(1),
+            fixed,
+            fixed + 3,
+            fixed + 8,
+        ] {
+            let _ = parse_datagram(&raw_message(kind, &vec![0xa5; len]));
+        }
+    }
+}
+
+#[test]
+fn random_bodies_of_every_decoded_type_never_panic() {
+    let mut state = 0x9e37_79b9u32;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    for (kind, fixed) in DECODED {
+        for _ in 0..300 {
+            let len = fixed + (next() % 300) as usize;
+            let mut body: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            // Plausible attribute headers after the fixed part, so the attribute parsers run.
+            let mut at = fixed.next_multiple_of(4);
+            while at + 4 <= body.len() {
+                let nla_len = 4 + (next() % 80) as u16;
+                let nla_kind = (next() % 34) as u16;
+                body[at..at + 2].copy_from_slice(&nla_len.to_ne_bytes());
+                body[at + 2..at + 4].copy_from_slice(&nla_kind.to_ne_bytes());
+                at += usize::from(nla_len).next_multiple_of(4);
+            }
+            let _ = parse_datagram(&raw_message(kind, &body));
+        }
+    }
+}

@@ -370,3 +370,43 @@ fn root_sa_on_this_kernel_installs_or_says_what_is_missing() {
 fn ip_addr(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
+
+#[test]
+#[ignore = "root: needs CAP_NET_ADMIN"]
+fn root_sad_and_spd_info_count_what_is_installed() {
+    block_on(async {
+        let ns = NetNs::create().unwrap();
+        let x = Xfrm::open_in(&ns).unwrap();
+        assert_eq!(x.spd_info().await.unwrap().outbound, 0);
+        for dir in [Direction::Out, Direction::In, Direction::Fwd] {
+            x.add_policy(&tunnel_policy(dir, OWNED_REQID))
+                .await
+                .unwrap();
+        }
+        x.add_policy(&tunnel_policy_v6(Direction::Out, OWNED_REQID))
+            .await
+            .unwrap();
+        let spd = x.spd_info().await.unwrap();
+        assert_eq!(
+            (spd.inbound, spd.outbound, spd.forward),
+            (1, 2, 1),
+            "{spd:?}"
+        );
+        assert!(spd.hash_buckets > 0, "{spd:?}");
+
+        assert_eq!(x.sad_info().await.unwrap().sas, 0);
+        x.alloc_spi(&SpiRequest {
+            src: ip_addr("192.0.2.1"),
+            dst: ip_addr("192.0.2.2"),
+            proto: Proto::Esp,
+            mode: Mode::Tunnel,
+            reqid: OWNED_REQID,
+            range: 0xc000_0100..=0xc000_01ff,
+            acquire_seq: 0,
+        })
+        .await
+        .unwrap();
+        let sad = x.sad_info().await.unwrap();
+        assert_eq!(sad.sas, 1, "{sad:?}");
+    });
+}
