@@ -11,4 +11,6 @@
 #![forbid(unsafe_code)]
 
 pub mod crypto;
+pub mod proposal;
+pub mod ts;
 pub mod wire;
