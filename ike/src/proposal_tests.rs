@@ -131,7 +131,10 @@ fn responder_answer_must_be_one_offered_proposal_with_one_of_each() {
         ike(2, vec![gcm256(), prf384(), prf256(), x25519(), ecp256()]),
     ];
     let good = ike(2, vec![gcm256(), prf256(), ecp256()]);
-    assert_eq!(check_response(&offered, &[good.clone()]), Ok(good.clone()));
+    assert_eq!(
+        check_response(&offered, std::slice::from_ref(&good)),
+        Ok(good.clone())
+    );
     assert_eq!(
         check_response(&offered, &[]),
         Err(ResponseError::NotOneProposal)
