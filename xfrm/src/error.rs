@@ -26,6 +26,13 @@ pub enum Op {
     Flush,
     SadInfo,
     SpdInfo,
+    LinkLookup,
+    AddAddress,
+    DeleteAddress,
+    AddRule,
+    AddRoute,
+    DeleteRoute,
+    RouteLookup,
     Subscribe,
     ReceiveEvent,
 }
@@ -48,7 +55,14 @@ impl Op {
             Op::Flush => "flush owned SAs and policies",
             Op::SadInfo => "read SAD info",
             Op::SpdInfo => "read SPD info",
-            Op::Subscribe => "subscribe to XFRM events",
+            Op::LinkLookup => "look up interface",
+            Op::AddAddress => "add address",
+            Op::DeleteAddress => "delete address",
+            Op::AddRule => "add routing rule",
+            Op::AddRoute => "add route",
+            Op::DeleteRoute => "delete route",
+            Op::RouteLookup => "look up route",
+            Op::Subscribe => "subscribe to kernel events",
             Op::ReceiveEvent => "receive XFRM event",
         }
     }
@@ -207,7 +221,8 @@ pub(crate) struct Lack {
 fn kind_of(op: Op, errno: i32) -> ErrorKind {
     match errno {
         libc::EEXIST => ErrorKind::Exists,
-        libc::ESRCH => ErrorKind::NotFound,
+        // ENODEV: no such interface (rtnetlink lookups by name).
+        libc::ESRCH | libc::ENODEV | libc::EADDRNOTAVAIL => ErrorKind::NotFound,
         libc::ENOENT => match op {
             Op::AllocSpi => ErrorKind::SpiRangeExhausted,
             Op::AddSa | Op::UpdateSa => ErrorKind::Unsupported,
@@ -250,6 +265,9 @@ fn errno_name(errno: i32) -> &'static str {
     match errno {
         libc::EEXIST => "EEXIST",
         libc::ESRCH => "ESRCH",
+        libc::ENODEV => "ENODEV",
+        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        libc::ENETUNREACH => "ENETUNREACH",
         libc::ENOENT => "ENOENT",
         libc::ENOSYS => "ENOSYS",
         libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",

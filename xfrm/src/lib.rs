@@ -16,6 +16,7 @@ mod event;
 mod info;
 pub mod netns;
 mod policy;
+mod rtnl;
 mod sa;
 mod socket;
 mod types;
@@ -31,5 +32,6 @@ pub use policy::{
     Action, Direction, PolicyClass, PolicyId, PolicyInfo, PolicySpec, Priority, Template,
     auto_priority,
 };
+pub use rtnl::{NetEvent, NetEvents, RouteTable, Rtnetlink, TunnelRoute};
 pub use sa::{Encap, MAX_REPLAY_WINDOW, SaId, SaInfo, SaSpec};
 pub use types::{Counters, Lifetime, Limits, Mark, Mode, PortMatch, Prefix, Proto, Selector, Spi};
