@@ -50,7 +50,7 @@ pub fn protect(
 ) -> Result<Vec<u8>, Error> {
     keys.checked()?;
     let encr = keys.encr;
-    // 1. The plaintext: inner payloads, padding to the block size, pad length.
+    // 1. The plaintext: inner payloads, room for padding to the block size, pad length.
     let inner_len = Payload::chain_len(inner);
     let pad_len = (encr.block_len() - (inner_len + 1) % encr.block_len()) % encr.block_len();
     let mut plain = Secret::new(vec![0; inner_len + pad_len + 1]);
@@ -72,10 +72,12 @@ pub fn protect(
     }
     .emit()?;
     let body_start = bytes.len() - body_len;
-    // 3. IV, then encrypt and authenticate in place.
+    // 3. A random IV, random padding (RFC 7296 3.14 leaves its content to the sender), then
+    // encrypt and authenticate in place.
     let (head, body) = bytes.split_at_mut(body_start);
     let (iv, rest) = body.split_at_mut(iv_len);
     rng.fill(iv);
+    rng.fill(&mut plain.0[inner_len..inner_len + pad_len]);
     let (data, icv) = rest.split_at_mut(plain.len());
     data.copy_from_slice(plain.as_bytes());
     if encr.is_aead() {
