@@ -41,21 +41,46 @@ fn help_describes_the_program_and_its_status() {
 }
 
 #[test]
-fn running_without_a_working_daemon_fails_and_says_why() {
-    for bin in [env!("CARGO_BIN_EXE_ikerd"), env!("CARGO_BIN_EXE_ikerctl")] {
-        let out = run(bin, &[]);
-        assert!(!out.status.success(), "{bin} claims success");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("not built yet") || err.contains("none exist yet"),
-            "{err}"
-        );
+fn the_daemon_fails_and_says_why() {
+    let out = run(env!("CARGO_BIN_EXE_ikerd"), &[]);
+    assert!(!out.status.success(), "ikerd claims success");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not built yet"), "{err}");
+}
+
+#[test]
+fn ikerctl_without_a_command_prints_usage() {
+    let out = run(env!("CARGO_BIN_EXE_ikerctl"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Usage: ikerctl <COMMAND>"), "{err}");
+    assert!(err.contains("decode"), "{err}");
+}
+
+#[test]
+fn ikerctl_help_lists_only_the_commands_that_exist() {
+    let text = stdout(&run(env!("CARGO_BIN_EXE_ikerctl"), &["--help"]));
+    let commands: Vec<&str> = text
+        .split("Commands:")
+        .nth(1)
+        .and_then(|rest| rest.split("Options:").next())
+        .expect("a Commands section")
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(commands, ["decode", "help"], "{text}");
+    for missing in ["list-sas", "initiate"] {
+        let out = run(env!("CARGO_BIN_EXE_ikerctl"), &[missing]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"));
     }
 }
 
 #[test]
 fn unknown_option_is_an_error_naming_it() {
-    let out = run(env!("CARGO_BIN_EXE_ikerd"), &["--no-such-option"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-option"));
+    for bin in [env!("CARGO_BIN_EXE_ikerd"), env!("CARGO_BIN_EXE_ikerctl")] {
+        let out = run(bin, &["--no-such-option"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-option"));
+    }
 }

@@ -1,0 +1,3 @@
+//! The library half of ikerd: what its binaries are built from.
+
+pub mod cli;
