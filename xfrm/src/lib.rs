@@ -14,6 +14,7 @@ mod client;
 mod error;
 mod event;
 mod info;
+mod migrate;
 pub mod netns;
 mod policy;
 mod rtnl;
@@ -27,6 +28,7 @@ pub use client::{Change, Flushed, Owner, SpiRequest, Xfrm};
 pub use error::{Error, ErrorKind, Op, Result};
 pub use event::{Acquire, Event, Events, Expire, Mapping, PolicyExpire, policy_id_of};
 pub use info::{SadInfo, SpdInfo};
+pub use migrate::Migration;
 pub use netns::NetNs;
 pub use policy::{
     Action, Direction, PolicyClass, PolicyId, PolicyInfo, PolicySpec, Priority, Template,

@@ -410,3 +410,44 @@ fn root_sad_and_spd_info_count_what_is_installed() {
         assert_eq!(sad.sas, 1, "{sad:?}");
     });
 }
+
+#[test]
+#[ignore = "root: needs CAP_NET_ADMIN"]
+fn root_migrate_moves_a_policy_template() {
+    block_on(async {
+        let ns = NetNs::create().unwrap();
+        let x = Xfrm::open_in(&ns).unwrap();
+        let p = tunnel_policy(Direction::Out, OWNED_REQID);
+        x.add_policy(&p).await.unwrap();
+        let migration = xfrm::Migration {
+            policy: p.id,
+            proto: Proto::Esp,
+            mode: Mode::Tunnel,
+            reqid: OWNED_REQID,
+            old: (ip_addr("192.0.2.1"), ip_addr("192.0.2.2")),
+            new: (ip_addr("192.0.2.3"), ip_addr("192.0.2.2")),
+            ike: Some((ip_addr("192.0.2.3"), ip_addr("192.0.2.2"))),
+        };
+        match x.migrate(&migration).await {
+            Ok(()) => {
+                let t = x.policy(&p.id).await.unwrap().templates[0];
+                assert_eq!((t.src, t.dst), migration.new);
+                assert_eq!(t.reqid, OWNED_REQID);
+            }
+            // Kernels built without CONFIG_XFRM_MIGRATE have no handler for the message.
+            Err(e)
+                if e.errno() == Some(libc::ENOPROTOOPT) || e.errno() == Some(libc::EOPNOTSUPP) =>
+            {
+                eprintln!("skipping: this kernel lacks XFRM MIGRATE: {e}");
+            }
+            Err(e) => panic!("{e}"),
+        }
+        let mut missing = migration;
+        missing.policy.dir = Direction::Fwd;
+        let err = x.migrate(&missing).await.unwrap_err();
+        assert!(
+            err.to_string().starts_with("migrate policy and SAs: "),
+            "{err}"
+        );
+    });
+}
