@@ -36,6 +36,10 @@ use walk::Report;
 /// message is malformed.
 #[derive(Debug, clap::Args)]
 #[command(long_about)]
+#[command(after_long_help = "Examples:
+  ikerctl decode 6a1b2c3d4e5f60710000000000000000212022080000000000000150...
+  ikerctl decode --json --file ike-sa-init.hex
+  ikerctl decode --raw --file udp-4500-payload.bin      (the marker is recognised)")]
 pub struct Args {
     /// The message in hex; "-" or nothing reads stdin.
     #[arg(value_name = "HEX", conflicts_with = "file")]

@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ike::wire::{HashAlgorithm, IpcompId, KeId, NotifyType, notify};
+use ike::wire::{HashAlgorithm, IpcompId, KeId, NotifyType, ProtocolId, notify};
 
 use super::describe::{Fields, named, sized};
 use super::value::{Value, hex};
@@ -16,9 +16,10 @@ pub fn describe(n: &notify::Repr) -> Fields {
             "kind",
             Value::str(if n.ty.is_error() { "error" } else { "status" }),
         ),
-        ("protocol", named(n.protocol.name(), n.protocol.0.into())),
     ];
-    if !n.spi.is_empty() {
+    // RFC 7296 3.10: protocol and SPI name a Child SA, or are zero and empty for the IKE SA.
+    if n.protocol != ProtocolId::NONE || !n.spi.is_empty() {
+        fields.push(("protocol", named(n.protocol.name(), n.protocol.0.into())));
         fields.push(("spi", Value::str(format!("0x{}", hex(&n.spi)))));
     }
     fields.push(("data", data(&n.data)));
@@ -105,8 +106,6 @@ fn be32(d: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use ike::wire::ProtocolId;
-
     use super::*;
     use crate::cli::decode::value::write_text;
 
@@ -152,6 +151,12 @@ mod tests {
         let out = text(&n);
         assert!(out.contains("kind            error"), "{out}");
         assert!(out.contains("accepted group  ECP_256 (19)"), "{out}");
+    }
+
+    #[test]
+    fn protocol_and_spi_only_when_there_are_some() {
+        let n = notify::Repr::new(NotifyType::COOKIE, &[9; 8]);
+        assert!(!text(&n).contains("protocol"), "{}", text(&n));
     }
 
     #[test]
