@@ -215,14 +215,17 @@ fn mapping(m: &UserMapping) -> Option<Mapping> {
     })
 }
 
-/// The policy id an event names, for callers that want to look the policy up.
-pub fn policy_id_of(acquire: &Acquire) -> Option<PolicyId> {
-    Some(PolicyId {
-        selector: acquire.policy_selector?,
-        dir: acquire.policy_dir?,
-        mark: None,
-        if_id: None,
-    })
+impl Acquire {
+    /// The id of the policy that triggered the ACQUIRE, to look it up (marks and interface
+    /// ids are not part of the message).
+    pub fn policy_id(&self) -> Option<PolicyId> {
+        Some(PolicyId {
+            selector: self.policy_selector?,
+            dir: self.policy_dir?,
+            mark: None,
+            if_id: None,
+        })
+    }
 }
 
 #[cfg(test)]

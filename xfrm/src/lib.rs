@@ -26,7 +26,7 @@ mod wire;
 pub use algorithm::{Aead, Crypto, Integrity, Key};
 pub use client::{Change, Flushed, Owner, SpiRequest, Xfrm};
 pub use error::{Error, ErrorKind, Op, Result};
-pub use event::{Acquire, Event, Events, Expire, Mapping, PolicyExpire, policy_id_of};
+pub use event::{Acquire, Event, Events, Expire, Mapping, PolicyExpire};
 pub use info::{SadInfo, SpdInfo};
 pub use migrate::Migration;
 pub use netns::NetNs;

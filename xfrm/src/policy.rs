@@ -3,9 +3,7 @@
 
 use std::net::IpAddr;
 
-use netlink_packet_xfrm::{
-    Address, Mark as NlMark, UserPolicyId, UserPolicyInfo, UserTemplate, XfrmAttrs,
-};
+use netlink_packet_xfrm::{Mark as NlMark, UserPolicyId, UserPolicyInfo, UserTemplate, XfrmAttrs};
 
 use crate::error::{Error, Op, Result};
 use crate::sa::lifetime_to_wire;
@@ -286,7 +284,7 @@ fn template_to_wire(t: &Template) -> UserTemplate {
 fn template_from_wire(t: &UserTemplate) -> Option<Template> {
     let v4 = t.family == wire::AF_INET;
     Some(Template {
-        src: addr_or_zero(&t.saddr, v4),
+        src: wire::addr_from_wire(&t.saddr, v4),
         dst: wire::addr_from_wire(&t.id.daddr, v4),
         proto: Proto::from_number(t.id.proto)?,
         mode: Mode::from_number(t.mode)?,
@@ -294,10 +292,6 @@ fn template_from_wire(t: &UserTemplate) -> Option<Template> {
         spi: (t.id.spi != 0).then_some(Spi(t.id.spi)),
         optional: t.optional != 0,
     })
-}
-
-fn addr_or_zero(addr: &Address, v4: bool) -> IpAddr {
-    wire::addr_from_wire(addr, v4)
 }
 
 #[cfg(test)]

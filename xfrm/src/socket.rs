@@ -18,8 +18,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload,
+    Emitable, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_xfrm::{
     XFRM_USER_ACQUIRE_LEN, XFRM_USER_EXPIRE_LEN, XFRM_USER_MAPPING_LEN,
@@ -49,11 +48,17 @@ const NLMSGERR_ATTR_MSG: u16 = 1;
 /// Size of struct nlmsghdr.
 const NLMSG_HDRLEN: usize = 16;
 
-/// One request of a batch.
+/// One request of a batch. Its key bytes are wiped when it is dropped, sent or not.
 #[derive(Debug)]
 pub(crate) struct Request {
     pub msg: XfrmMessage,
     pub dump: bool,
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        wipe_message(&mut self.msg);
+    }
 }
 
 /// What the kernel answered to one request.
@@ -113,7 +118,8 @@ impl XfrmSocket {
             let mut window = Vec::new();
             while let Some(req) = requests.next_if(|_| window.len() < WINDOW_COUNT) {
                 let seq = self.next_seq();
-                encode(req, seq, &mut tx);
+                encode(&req, seq, &mut tx);
+                drop(req);
                 window.push(Pending::new(seq));
                 if tx.len() >= WINDOW_BYTES {
                     break;
@@ -195,8 +201,14 @@ impl XfrmSocket {
             for parsed in parse_datagram(&self.rx[..n]) {
                 let seq = parsed.seq;
                 let slot = seq.wrapping_sub(first) as usize;
-                if let Some(p) = window.get_mut(slot).filter(|p| p.seq == seq) {
-                    p.absorb(parsed);
+                match window.get_mut(slot).filter(|p| p.seq == seq) {
+                    Some(p) => p.absorb(parsed),
+                    // A late answer to a request whose caller gave up: wipe and forget it.
+                    None => {
+                        if let Body::Message(mut m) = parsed.body {
+                            wipe_message(&mut m);
+                        }
+                    }
                 }
             }
             self.rx[..n].zeroize();
@@ -205,28 +217,29 @@ impl XfrmSocket {
     }
 }
 
-/// Serializes a request, then wipes the keys it held.
-fn encode(req: Request, seq: u32, tx: &mut Vec<u8>) {
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | if req.dump { NLM_F_DUMP } else { NLM_F_ACK };
-    header.sequence_number = seq;
-    let mut msg = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(req.msg));
-    msg.finalize();
+/// Appends a request to `tx` as one netlink message, aligned to 4 bytes (NLMSG_ALIGN).
+fn encode(req: &Request, seq: u32, tx: &mut Vec<u8>) {
+    let flags = NLM_F_REQUEST | if req.dump { NLM_F_DUMP } else { NLM_F_ACK };
+    let len = NLMSG_HDRLEN + Emitable::buffer_len(&req.msg);
     let start = tx.len();
-    let len = msg.buffer_len();
-    // Growing a Vec moves its bytes and frees the old block unwiped: reserve beforehand so the
-    // key bytes are only ever written into the final allocation.
-    if tx.capacity() < start + len {
-        let mut bigger = Vec::with_capacity((start + len).max(2 * tx.capacity()));
+    let end = start + len.next_multiple_of(4);
+    // Growing a Vec moves its bytes and frees the old block unwiped: move them ourselves and
+    // wipe the old block, so key bytes only ever sit in buffers that get wiped.
+    if tx.capacity() < end {
+        let mut bigger = Vec::with_capacity(end.max(2 * tx.capacity()));
         bigger.extend_from_slice(tx);
         tx.zeroize();
         *tx = bigger;
     }
-    tx.resize(start + len, 0);
-    msg.serialize(&mut tx[start..]);
-    if let NetlinkPayload::InnerMessage(inner) = &mut msg.payload {
-        wipe_message(inner);
-    }
+    tx.resize(end, 0);
+    let msg = &mut tx[start..start + len];
+    // struct nlmsghdr: length, type, flags, sequence number, port (0: the kernel assigns).
+    msg[0..4].copy_from_slice(&(len as u32).to_ne_bytes());
+    msg[4..6].copy_from_slice(&req.msg.message_type().to_ne_bytes());
+    msg[6..8].copy_from_slice(&flags.to_ne_bytes());
+    msg[8..12].copy_from_slice(&seq.to_ne_bytes());
+    msg[12..16].copy_from_slice(&0u32.to_ne_bytes());
+    req.msg.emit(&mut msg[NLMSG_HDRLEN..]);
 }
 
 /// Wipes the key bytes of a request or reply.
@@ -395,6 +408,13 @@ struct Pending {
     error: Option<(i32, Option<String>)>,
     garbled: Option<String>,
     complete: bool,
+}
+
+impl Drop for Pending {
+    /// Replies not handed over (the transaction failed half-way) may hold keys.
+    fn drop(&mut self) {
+        self.replies.iter_mut().for_each(wipe_message);
+    }
 }
 
 impl Pending {

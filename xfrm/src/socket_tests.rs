@@ -43,17 +43,15 @@ fn error_datagram(seq: u32, errno: i32, text: Option<&str>) -> Vec<u8> {
 }
 
 #[test]
-fn encode_writes_the_key_then_wipes_the_message() {
+fn encode_writes_one_message_with_its_key_and_sequence() {
     let key = [0x5au8; 20];
     let mut tx = Vec::new();
-    encode(
-        Request {
-            msg: add_sa_with_key(&key),
-            dump: false,
-        },
-        7,
-        &mut tx,
-    );
+    let req = Request {
+        msg: add_sa_with_key(&key),
+        dump: false,
+    };
+    encode(&req, 7, &mut tx);
+    drop(req);
     let found = tx.windows(key.len()).any(|w| w == key);
     assert!(found, "key not serialized");
     let parsed = parse_datagram(&tx);
@@ -90,14 +88,11 @@ fn encode_grows_the_buffer_without_leaving_copies() {
     tx.extend_from_slice(&[1, 2, 3]);
     tx.truncate(0);
     for seq in 1..=3 {
-        encode(
-            Request {
-                msg: add_sa_with_key(&[seq as u8; 20]),
-                dump: false,
-            },
-            seq,
-            &mut tx,
-        );
+        let req = Request {
+            msg: add_sa_with_key(&[seq as u8; 20]),
+            dump: false,
+        };
+        encode(&req, seq, &mut tx);
     }
     let seqs: Vec<u32> = parse_datagram(&tx).iter().map(|p| p.seq).collect();
     assert_eq!(seqs, [1, 2, 3]);
