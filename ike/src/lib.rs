@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod crypto;
 pub mod proposal;
 pub mod ts;

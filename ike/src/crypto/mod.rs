@@ -77,6 +77,11 @@ pub enum Error {
     Malformed(&'static str),
     /// The message around the encrypted payload, or what it decrypts to, does not parse.
     Wire(crate::wire::Error),
+    /// AUTH data that the claimed key or shared secret did not make over these octets
+    /// (RFC 7296 2.15: answered with AUTHENTICATION_FAILED).
+    BadSignature,
+    /// A private or public key that does not parse, or does not fit the algorithm asked of it.
+    BadKey(&'static str),
 }
 
 impl From<crate::wire::Error> for Error {
@@ -94,6 +99,8 @@ impl fmt::Display for Error {
             Error::IntegrityCheck => f.write_str("integrity check failed"),
             Error::Malformed(what) => write!(f, "malformed {what}"),
             Error::Wire(err) => write!(f, "{err}"),
+            Error::BadSignature => f.write_str("AUTH data does not verify"),
+            Error::BadKey(what) => write!(f, "unusable key: {what}"),
         }
     }
 }
