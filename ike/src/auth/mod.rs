@@ -23,6 +23,8 @@ pub mod signature;
 
 #[cfg(test)]
 mod signature_tests;
+#[cfg(test)]
+mod strongswan_tests;
 
 pub use keys::{Curve, KeyKind, PrivateKey, PublicKey};
 pub use octets::{SignedOctets, Signer};
