@@ -367,3 +367,28 @@ fn write_our_signatures() {
         std::fs::write(path, signature_value(&payload)).unwrap();
     }
 }
+
+proptest::proptest! {
+    /// Whatever a peer puts in an AUTH payload, verifying it is an error, never a panic.
+    #[test]
+    fn junk_auth_data_never_panics(method in 0u8..=15, data in proptest::collection::vec(0u8..=255, 0..600)) {
+        let payload = auth::Repr { method: AuthMethod(method), data };
+        for key in ["rsa2048", "ecdsa-p256", "ecdsa-p521", "ed25519"] {
+            proptest::prop_assert!(verify(&public(key), &payload, &octets()).is_err());
+        }
+    }
+
+    /// Method 14 data that starts with a valid AlgorithmIdentifier and ends in junk.
+    #[test]
+    fn junk_signature_values_never_panic(pick in 0usize..5, signature in proptest::collection::vec(0u8..=255, 0..300)) {
+        let (key, scheme) = [
+            ("rsa2048", Scheme::RsaPss(Hash::Sha256)),
+            ("rsa2048", Scheme::RsaPkcs1(Hash::Sha512)),
+            ("ecdsa-p256", Scheme::Ecdsa(Hash::Sha256)),
+            ("ecdsa-p521", Scheme::Ecdsa(Hash::Sha512)),
+            ("ed25519", Scheme::Ed25519),
+        ][pick];
+        let payload = digital_signature(scheme, &signature);
+        proptest::prop_assert!(verify(&public(key), &payload, &octets()).is_err());
+    }
+}
