@@ -84,6 +84,42 @@ fn all_cryptos() -> Vec<(&'static str, Proto, Crypto)> {
     out
 }
 
+/// How `ip xfrm state` prints an SA's algorithm: name, key in hex, and the ICV or truncation
+/// length in bits.
+fn iproute2_algorithm_line(crypto: &Crypto) -> String {
+    let hex = |k: &Key| {
+        k.as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let auth = |name: &str, k: &Key, bits: u32| format!("auth-trunc {name} 0x{} {bits}", hex(k));
+    match crypto {
+        Crypto::Aead { alg, key } => {
+            let name = match alg {
+                Aead::AesGcm16 => "rfc4106(gcm(aes))",
+                Aead::ChaCha20Poly1305 => "rfc7539esp(chacha20,poly1305)",
+            };
+            format!("aead {name} 0x{} 128", hex(key))
+        }
+        Crypto::AesCbc {
+            integrity,
+            integrity_key,
+            ..
+        } => integrity_line(*integrity, integrity_key, auth),
+        Crypto::Auth { integrity, key } => integrity_line(*integrity, key, auth),
+    }
+}
+
+fn integrity_line(i: Integrity, key: &Key, auth: impl Fn(&str, &Key, u32) -> String) -> String {
+    match i {
+        Integrity::HmacSha1_96 => auth("hmac(sha1)", key, 96),
+        Integrity::HmacSha256_128 => auth("hmac(sha256)", key, 128),
+        Integrity::HmacSha384_192 => auth("hmac(sha384)", key, 192),
+        Integrity::HmacSha512_256 => auth("hmac(sha512)", key, 256),
+    }
+}
+
 fn sa(src: &str, dst: &str, spi: u32, proto: Proto, mode: Mode, crypto: Crypto) -> SaSpec {
     let mut s = gcm_sa(addr(src), addr(dst), spi);
     s.id.proto = proto;
@@ -139,6 +175,12 @@ fn esp_every_algorithm_is_added_read_back_and_deleted() {
                 .unwrap_or_else(|e| panic!("{name} {proto:?}: {e}"));
             let back = x.sa(&spec.id).await.unwrap();
             assert_eq!(back.spec, spec, "{name} {proto:?} read back differently");
+            let shown = ns.run(|| ip(&["xfrm", "state", "list"])).unwrap();
+            let expected = iproute2_algorithm_line(&spec.crypto);
+            assert!(
+                shown.contains(&expected),
+                "{name}: no '{expected}' in {shown}"
+            );
             assert_eq!(back.counters.packets, 0);
             assert_ne!(back.counters.add_time, 0);
 
@@ -653,4 +695,72 @@ fn esp_migrate_moves_the_sa_with_its_policy() {
             "the old SA was not replaced"
         );
     });
+}
+
+#[test]
+#[ignore = "esp: needs a kernel with ESP; scripts/e2e runs them"]
+fn esp_nat_mapping_change_is_reported() {
+    block_on(async {
+        let pair = Pair::new("map");
+        let (moon, sun) = pair.xfrm();
+        let _sun_4500 = encap_socket(&pair.sun, SUN_EXT);
+        let mut events = Events::subscribe_in(&pair.sun).unwrap();
+        let crypto = Crypto::Aead {
+            alg: Aead::AesGcm16,
+            key: key(20, 1),
+        };
+        let mut to_sun = sa(
+            MOON_EXT,
+            SUN_EXT,
+            SPI_TO_SUN,
+            Proto::Esp,
+            Mode::Tunnel,
+            crypto,
+        );
+        // Sun expects moon on 4500; moon sends from 4501, as if a NAT had moved it.
+        to_sun.encap = Some(Encap::NAT_T);
+        sun.add_sa(&to_sun).await.unwrap();
+        to_sun.encap = Some(Encap {
+            sport: 4501,
+            dport: 4500,
+        });
+        moon.add_sa(&to_sun).await.unwrap();
+        moon.add_policy(&tunnel_policy(Direction::Out, OWNED_REQID))
+            .await
+            .unwrap();
+        sun.add_policy(
+            &mirrored(tunnel_policy(Direction::Out, OWNED_REQID)).with_dir(Direction::In),
+        )
+        .await
+        .unwrap();
+
+        send_udp(
+            &pair.moon,
+            &format!("{MOON_INT}:0"),
+            &format!("{SUN_INT}:7000"),
+        );
+        let event = within(Duration::from_secs(10), events.next())
+            .await
+            .unwrap();
+        let Event::Mapping(m) = event else {
+            panic!("expected a MAPPING, got {event:?}")
+        };
+        assert_eq!(
+            (m.dst, m.spi, m.reqid),
+            (addr(SUN_EXT), Spi(SPI_TO_SUN), OWNED_REQID)
+        );
+        assert_eq!(m.old, std::net::SocketAddr::new(addr(MOON_EXT), 4500));
+        assert_eq!(m.new, std::net::SocketAddr::new(addr(MOON_EXT), 4501));
+    });
+}
+
+trait WithDir {
+    fn with_dir(self, dir: Direction) -> Self;
+}
+
+impl WithDir for xfrm::PolicySpec {
+    fn with_dir(mut self, dir: Direction) -> Self {
+        self.id.dir = dir;
+        self
+    }
 }
