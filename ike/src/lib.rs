@@ -10,8 +10,17 @@
 
 #![forbid(unsafe_code)]
 
+/// RFC 7296 2: IKE listens on UDP port 500 (and 4500 after NAT detection, RFC 3948).
+pub const IKE_PORT: u16 = 500;
+
 pub mod auth;
+pub mod config;
 pub mod crypto;
+pub mod endpoint;
+pub mod kernel;
 pub mod proposal;
+pub mod sa;
+pub mod task;
+pub mod testing;
 pub mod ts;
 pub mod wire;

@@ -1,0 +1,98 @@
+//! What the core needs to know about the tunnels it may build: plain data that the daemon
+//! makes from swanctl.conf, and tests make by hand.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::crypto::Secret;
+use crate::kernel::{IpsecProtocol, Lifetime, Mode};
+use crate::proposal::Preference;
+use crate::wire::id;
+use crate::wire::sa::Proposal;
+use crate::wire::ts::TrafficSelector;
+
+/// How one side proves who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// A pre-shared key (RFC 7296 2.15).
+    Psk(Secret),
+}
+
+/// A connection: the peers, the IKE SA's algorithms and authentication, and its Child SAs
+/// (swanctl.conf's `connections.<name>`).
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub name: String,
+    /// Where we send from and listen on; the unspecified address accepts any.
+    pub local_addr: IpAddr,
+    /// Where the peer is; the unspecified address means "any", for responders only.
+    pub remote_addr: IpAddr,
+    /// IKE proposals, most preferred first (protocol IKE, no SPI).
+    pub proposals: Vec<Proposal>,
+    pub preference: Preference,
+    pub local_id: id::Repr,
+    /// The identity the peer must prove; None accepts any identity the credentials match.
+    pub remote_id: Option<id::Repr>,
+    pub local_auth: Auth,
+    pub remote_auth: Auth,
+    pub children: Vec<ChildConfig>,
+    /// Liveness checks after this long without traffic (RFC 7296 2.4); zero disables.
+    pub dpd_delay: Duration,
+    pub rekey_time: Duration,
+}
+
+/// A Child SA template (swanctl.conf's `children.<name>`).
+#[derive(Debug, Clone)]
+pub struct ChildConfig {
+    pub name: String,
+    /// Our side's traffic; empty means "our address" (swanctl's `dynamic`).
+    pub local_ts: Vec<TrafficSelector>,
+    /// The peer's traffic; empty means "the peer's address".
+    pub remote_ts: Vec<TrafficSelector>,
+    /// ESP (or AH) proposals; a KE transform in them asks for PFS on rekeys.
+    pub proposals: Vec<Proposal>,
+    pub protocol: IpsecProtocol,
+    pub mode: Mode,
+    pub lifetime: Lifetime,
+    pub replay_window: u32,
+}
+
+/// A traffic selector covering exactly `addr`, all protocols and ports.
+pub fn host_selector(addr: IpAddr) -> TrafficSelector {
+    match addr {
+        IpAddr::V4(a) => TrafficSelector::V4 {
+            protocol: 0,
+            start_port: 0,
+            end_port: u16::MAX,
+            start: a,
+            end: a,
+        },
+        IpAddr::V6(a) => TrafficSelector::V6 {
+            protocol: 0,
+            start_port: 0,
+            end_port: u16::MAX,
+            start: a,
+            end: a,
+        },
+    }
+}
+
+impl ChildConfig {
+    /// Our selectors, with `dynamic` resolved to `addr`.
+    pub fn local_selectors(&self, addr: IpAddr) -> Vec<TrafficSelector> {
+        resolve(&self.local_ts, addr)
+    }
+
+    /// The peer's selectors, with `dynamic` resolved to `addr`.
+    pub fn remote_selectors(&self, addr: IpAddr) -> Vec<TrafficSelector> {
+        resolve(&self.remote_ts, addr)
+    }
+}
+
+fn resolve(ts: &[TrafficSelector], addr: IpAddr) -> Vec<TrafficSelector> {
+    if ts.is_empty() {
+        vec![host_selector(addr)]
+    } else {
+        ts.to_vec()
+    }
+}

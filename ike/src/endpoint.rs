@@ -1,0 +1,295 @@
+//! The public surface of the protocol core: an [`Endpoint`] owns every IKE SA of one daemon
+//! (or one shard of it) and turns inputs into outputs.
+//!
+//! # Contract
+//!
+//! The caller owns all IO. It hands in, in any order:
+//! - datagrams received on the IKE ports: [`Endpoint::handle_datagram`];
+//! - the replies to the kernel operations the endpoint asked for: [`Endpoint::handle_kernel`]
+//!   (each exactly once, with the id it was asked with);
+//! - operator commands: [`Endpoint::handle_command`];
+//! - the passing of time: [`Endpoint::handle_timeout`], no later than
+//!   [`Endpoint::poll_timeout`] says.
+//!
+//! Each call returns the [`Output`]s to carry out, in order: datagrams to send, kernel
+//! operations, events. Time never goes backwards between calls. Randomness comes from the
+//! generator given to [`Endpoint::new`], so a seeded generator makes a run reproducible. No
+//! input, however malformed, panics the endpoint; unauthenticated garbage is dropped silently.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::Connection;
+use crate::crypto::Random;
+use crate::kernel::{KernelEvent, KernelOpId, KernelReply};
+use crate::sa::window::Retransmit;
+use crate::sa::{Ctx, IkeSa, Output, Role, State};
+use crate::wire::message::Message;
+use crate::wire::rules::Typed;
+use crate::wire::{ExchangeType, Header, IkeSpi};
+
+/// What an operator can ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Start the connection's IKE SA (and its first Child SA).
+    Initiate { connection: String },
+    /// Close every IKE SA of the connection.
+    Terminate { connection: String },
+}
+
+/// Tunables of the endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub retransmit: Retransmit,
+}
+
+/// Every IKE SA, by our SPI.
+pub struct Endpoint {
+    settings: Settings,
+    connections: Vec<Arc<Connection>>,
+    sas: HashMap<IkeSpi, IkeSa>,
+    /// Responder SAs by the initiator's SPI and address, to recognise IKE_SA_INIT
+    /// retransmissions (the responder SPI is still zero in them).
+    half_open: HashMap<(IkeSpi, SocketAddr), IkeSpi>,
+    /// Which IKE SA waits for which kernel reply.
+    ops: HashMap<KernelOpId, IkeSpi>,
+    next_op: u64,
+    next_reqid: u32,
+    rng: Box<dyn Random + Send>,
+}
+
+impl core::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("sas", &self.sas.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    pub fn new(settings: Settings, rng: Box<dyn Random + Send>) -> Endpoint {
+        Endpoint {
+            settings,
+            connections: Vec::new(),
+            sas: HashMap::new(),
+            half_open: HashMap::new(),
+            ops: HashMap::new(),
+            next_op: 0,
+            next_reqid: 1,
+            rng,
+        }
+    }
+
+    pub fn add_connection(&mut self, connection: Connection) {
+        self.connections.push(Arc::new(connection));
+    }
+
+    /// The IKE SAs, in no particular order.
+    pub fn ike_sas(&self) -> impl Iterator<Item = &IkeSa> {
+        self.sas.values()
+    }
+
+    /// Runs `f` on the SA with our SPI `spi`, then files its kernel operations and removes it
+    /// if it died.
+    fn with_sa(
+        &mut self,
+        now: Instant,
+        spi: IkeSpi,
+        f: impl FnOnce(&mut IkeSa, &mut Ctx<'_>),
+    ) -> Vec<Output> {
+        let mut out = Vec::new();
+        let Some(mut sa) = self.sas.remove(&spi) else {
+            return out;
+        };
+        let mut ctx = Ctx {
+            now,
+            rng: self.rng.as_mut(),
+            out: &mut out,
+            next_op: &mut self.next_op,
+            retransmit: &self.settings.retransmit,
+            next_reqid: &mut self.next_reqid,
+            issued: Vec::new(),
+        };
+        f(&mut sa, &mut ctx);
+        let issued = std::mem::take(&mut ctx.issued);
+        self.file(sa, issued);
+        out
+    }
+
+    /// Puts an SA (back) in the tables under its current SPI, or drops it if it died.
+    fn file(&mut self, sa: IkeSa, issued: Vec<KernelOpId>) {
+        let spi = sa.local_spi();
+        if sa.state == State::Dead {
+            self.half_open.retain(|_, ours| *ours != spi);
+            return;
+        }
+        for id in issued {
+            self.ops.insert(id, spi);
+        }
+        if sa.role == Role::Responder {
+            self.half_open.insert((sa.spi_i, sa.remote), spi);
+        }
+        self.sas.insert(spi, sa);
+    }
+
+    /// A datagram arrived on `local` from `remote`.
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        bytes: &[u8],
+    ) -> Vec<Output> {
+        let Ok(header) = Header::parse(bytes) else {
+            return Vec::new();
+        };
+        let from_initiator = header.flags.is_initiator();
+        let ours = if from_initiator {
+            header.spi_r
+        } else {
+            header.spi_i
+        };
+        if header.exchange == ExchangeType::IKE_SA_INIT
+            && !header.flags.is_response()
+            && ours.is_zero()
+        {
+            if let Some(&spi) = self.half_open.get(&(header.spi_i, remote)) {
+                return self.with_sa(now, spi, |sa, ctx| sa.on_datagram(ctx, &header, bytes));
+            }
+            return self.accept(now, local, remote, &header, bytes);
+        }
+        self.with_sa(now, ours, |sa, ctx| {
+            if sa.remote == remote || sa.state == State::Established {
+                sa.on_datagram(ctx, &header, bytes);
+            }
+        })
+    }
+
+    /// A new IKE_SA_INIT request: find its connection and start a responder SA.
+    fn accept(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        header: &Header,
+        bytes: &[u8],
+    ) -> Vec<Output> {
+        let Some(conn) = self.connection_for(local, remote) else {
+            return Vec::new();
+        };
+        let Ok(message) = Message::parse(bytes) else {
+            return Vec::new();
+        };
+        let Ok(Typed::IkeSaInitRequest(request)) =
+            Typed::from_payloads(ExchangeType::IKE_SA_INIT, false, message.payloads)
+        else {
+            return Vec::new();
+        };
+        let mut sa = IkeSa::new(conn, Role::Responder, local, remote, now);
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            now,
+            rng: self.rng.as_mut(),
+            out: &mut out,
+            next_op: &mut self.next_op,
+            retransmit: &self.settings.retransmit,
+            next_reqid: &mut self.next_reqid,
+            issued: Vec::new(),
+        };
+        sa.on_init_request(&mut ctx, header, bytes, request);
+        let issued = std::mem::take(&mut ctx.issued);
+        self.file(sa, issued);
+        out
+    }
+
+    /// The first connection whose addresses admit this pair.
+    fn connection_for(&self, local: SocketAddr, remote: SocketAddr) -> Option<Arc<Connection>> {
+        self.connections
+            .iter()
+            .find(|c| {
+                (c.local_addr.is_unspecified() || c.local_addr == local.ip())
+                    && (c.remote_addr.is_unspecified() || c.remote_addr == remote.ip())
+            })
+            .cloned()
+    }
+
+    /// The reply to kernel operation `id`.
+    pub fn handle_kernel(
+        &mut self,
+        now: Instant,
+        id: KernelOpId,
+        reply: KernelReply,
+    ) -> Vec<Output> {
+        let Some(spi) = self.ops.remove(&id) else {
+            return Vec::new();
+        };
+        self.with_sa(now, spi, |sa, ctx| sa.on_kernel_reply(ctx, id, reply))
+    }
+
+    /// News from the kernel. Expiries and acquires drive rekeying and trap policies, which are
+    /// not spoken yet: they are accepted and ignored.
+    pub fn handle_kernel_event(&mut self, _now: Instant, _event: KernelEvent) -> Vec<Output> {
+        Vec::new()
+    }
+
+    /// An operator's command.
+    pub fn handle_command(&mut self, now: Instant, command: Command) -> Vec<Output> {
+        match command {
+            Command::Initiate { connection } => self.initiate(now, &connection),
+            Command::Terminate { connection } => {
+                let spis: Vec<IkeSpi> = self
+                    .sas
+                    .values()
+                    .filter(|sa| sa.conn.name == connection)
+                    .map(IkeSa::local_spi)
+                    .collect();
+                spis.into_iter()
+                    .flat_map(|spi| self.with_sa(now, spi, |sa, ctx| sa.terminate(ctx)))
+                    .collect()
+            }
+        }
+    }
+
+    fn initiate(&mut self, now: Instant, name: &str) -> Vec<Output> {
+        let Some(conn) = self.connections.iter().find(|c| c.name == name).cloned() else {
+            return Vec::new();
+        };
+        let local = SocketAddr::new(conn.local_addr, crate::IKE_PORT);
+        let remote = SocketAddr::new(conn.remote_addr, crate::IKE_PORT);
+        let mut sa = IkeSa::new(conn, Role::Initiator, local, remote, now);
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            now,
+            rng: self.rng.as_mut(),
+            out: &mut out,
+            next_op: &mut self.next_op,
+            retransmit: &self.settings.retransmit,
+            next_reqid: &mut self.next_reqid,
+            issued: Vec::new(),
+        };
+        sa.initiate(&mut ctx);
+        let issued = std::mem::take(&mut ctx.issued);
+        self.file(sa, issued);
+        out
+    }
+
+    /// Time passed: retransmissions, give-ups, liveness checks.
+    pub fn handle_timeout(&mut self, now: Instant) -> Vec<Output> {
+        let due: Vec<IkeSpi> = self
+            .sas
+            .values()
+            .filter(|sa| sa.next_timeout().is_some_and(|t| t <= now))
+            .map(IkeSa::local_spi)
+            .collect();
+        due.into_iter()
+            .flat_map(|spi| self.with_sa(now, spi, |sa, ctx| sa.on_timeout(ctx)))
+            .collect()
+    }
+
+    /// When [`Endpoint::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.sas.values().filter_map(IkeSa::next_timeout).min()
+    }
+}

@@ -1,0 +1,364 @@
+//! An IKE SA: its keys, its Message ID windows, its Child SAs, and the exchanges running on it.
+//!
+//! The exchanges themselves live in `crate::task`, one file per job, as `impl IkeSa` blocks;
+//! this module holds the state they share and the plumbing every exchange uses: protecting and
+//! sending requests and responses, retransmitting, and emitting kernel operations.
+
+pub mod child;
+mod dispatch;
+pub mod window;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::Connection;
+use crate::crypto::Random;
+use crate::crypto::ke::KeyExchange;
+use crate::crypto::keys::{IkeSaKeys, IkeSuite};
+use crate::crypto::sk::{self, SkKeys};
+use crate::kernel::{KernelOp, KernelOpId};
+use crate::wire::message::{Message, Payload};
+use crate::wire::sa::Proposal;
+use crate::wire::{ExchangeType, Flags, Header, IkeSpi, MessageId, PayloadType};
+use child::{ChildSa, PendingChild};
+use window::{Requests, Responses, Retransmit};
+
+/// Something the core wants done or known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send a datagram.
+    Transmit {
+        local: SocketAddr,
+        remote: SocketAddr,
+        bytes: Vec<u8>,
+    },
+    /// Carry out a kernel operation and hand its reply back with the same id.
+    Kernel { id: KernelOpId, op: KernelOp },
+    /// Tell the operator.
+    Event(Event),
+}
+
+/// Why an IKE SA went away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownReason {
+    /// We were asked to close it.
+    Terminated,
+    /// The peer deleted it.
+    DeletedByPeer,
+    /// No response after the last retransmission.
+    Timeout,
+    /// The peer refused it, with this notify.
+    Refused(crate::wire::NotifyType),
+    /// Its authentication failed, or the peer's did.
+    AuthenticationFailed,
+    /// The peer's answer broke the protocol.
+    ProtocolError(String),
+}
+
+/// What an operator hears about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    IkeUp {
+        connection: String,
+        spi_i: IkeSpi,
+        spi_r: IkeSpi,
+    },
+    IkeDown {
+        connection: String,
+        spi_i: IkeSpi,
+        spi_r: IkeSpi,
+        reason: DownReason,
+    },
+    ChildUp {
+        connection: String,
+        child: String,
+        spi_in: u32,
+        spi_out: u32,
+    },
+    ChildFailed {
+        connection: String,
+        child: String,
+        reason: String,
+    },
+}
+
+/// What an IKE SA needs from the endpoint while it handles one input.
+#[allow(missing_debug_implementations)] // holds the generator and the output buffer only
+pub struct Ctx<'a> {
+    pub now: Instant,
+    pub rng: &'a mut dyn Random,
+    pub out: &'a mut Vec<Output>,
+    pub next_op: &'a mut u64,
+    pub retransmit: &'a Retransmit,
+    pub next_reqid: &'a mut u32,
+    /// Kernel operations issued during this call, for the endpoint to route their replies.
+    pub issued: Vec<KernelOpId>,
+}
+
+impl Ctx<'_> {
+    /// Emits a kernel operation and returns its id.
+    pub fn kernel(&mut self, op: KernelOp) -> KernelOpId {
+        *self.next_op += 1;
+        let id = KernelOpId(*self.next_op);
+        self.out.push(Output::Kernel { id, op });
+        self.issued.push(id);
+        id
+    }
+
+    /// A reqid for a new Child SA, tying its SAs to its policies.
+    pub fn reqid(&mut self) -> u32 {
+        let reqid = *self.next_reqid;
+        *self.next_reqid = self.next_reqid.wrapping_add(1).max(1);
+        reqid
+    }
+
+    pub fn event(&mut self, event: Event) {
+        self.out.push(Output::Event(event));
+    }
+
+    pub fn random(&mut self, len: usize) -> Vec<u8> {
+        let mut bytes = vec![0; len];
+        self.rng.fill(&mut bytes);
+        bytes
+    }
+}
+
+/// Which side started the IKE SA (RFC 7296 2.2: "original initiator").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Initiator,
+    Responder,
+}
+
+/// Where an IKE SA is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Initiator: IKE_SA_INIT request sent.
+    InitSent,
+    /// Initiator: keys derived, reserving the first Child SA's SPI before IKE_AUTH.
+    AllocatingSpi,
+    /// Initiator: IKE_AUTH request sent.
+    AuthSent,
+    /// Responder: IKE_SA_INIT answered, waiting for IKE_AUTH.
+    InitDone,
+    /// Responder: IKE_AUTH accepted, installing the first Child SA before answering.
+    AuthInstalling,
+    Established,
+    /// A Delete for the IKE SA is in flight.
+    Deleting,
+    /// Gone: the endpoint removes it.
+    Dead,
+}
+
+/// The keys of an established exchange direction pair.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    pub suite: IkeSuite,
+    pub ike: IkeSaKeys,
+}
+
+/// An IKE SA.
+pub struct IkeSa {
+    pub conn: Arc<Connection>,
+    pub role: Role,
+    pub spi_i: IkeSpi,
+    pub spi_r: IkeSpi,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub state: State,
+    /// Our IKE_SA_INIT key exchange, until the keys are derived.
+    pub(crate) ke: Option<KeyExchange>,
+    pub(crate) ni: Vec<u8>,
+    pub(crate) nr: Vec<u8>,
+    /// The IKE_SA_INIT messages as sent, for the AUTH octets.
+    pub(crate) init_request: Vec<u8>,
+    pub(crate) init_response: Vec<u8>,
+    /// What we offered in IKE_SA_INIT (initiator), to check the answer against.
+    pub(crate) offered: Vec<Proposal>,
+    pub(crate) keys: Option<Keys>,
+    pub(crate) requests: Requests,
+    pub(crate) responses: Responses,
+    pub children: Vec<ChildSa>,
+    pub(crate) pending: Option<PendingChild>,
+    /// When we last heard from the peer (authenticated), for liveness checks.
+    pub(crate) last_heard: Instant,
+}
+
+impl core::fmt::Debug for IkeSa {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IkeSa")
+            .field("conn", &self.conn.name)
+            .field("role", &self.role)
+            .field("spi_i", &self.spi_i)
+            .field("spi_r", &self.spi_r)
+            .field("state", &self.state)
+            .field("children", &self.children.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IkeSa {
+    pub(crate) fn new(
+        conn: Arc<Connection>,
+        role: Role,
+        local: SocketAddr,
+        remote: SocketAddr,
+        now: Instant,
+    ) -> IkeSa {
+        IkeSa {
+            conn,
+            role,
+            spi_i: IkeSpi::ZERO,
+            spi_r: IkeSpi::ZERO,
+            local,
+            remote,
+            state: if role == Role::Initiator {
+                State::InitSent
+            } else {
+                State::InitDone
+            },
+            ke: None,
+            ni: Vec::new(),
+            nr: Vec::new(),
+            init_request: Vec::new(),
+            init_response: Vec::new(),
+            offered: Vec::new(),
+            keys: None,
+            requests: Requests::default(),
+            responses: Responses::default(),
+            children: Vec::new(),
+            pending: None,
+            last_heard: now,
+        }
+    }
+
+    /// Our SPI: the one the peer's messages reach us by.
+    pub fn local_spi(&self) -> IkeSpi {
+        match self.role {
+            Role::Initiator => self.spi_i,
+            Role::Responder => self.spi_r,
+        }
+    }
+
+    /// The header of a message we send.
+    fn header(&self, exchange: ExchangeType, message_id: u32, response: bool) -> Header {
+        let mut flags = if response { Flags::RESPONSE } else { Flags(0) };
+        if self.role == Role::Initiator {
+            flags = flags | Flags::INITIATOR;
+        }
+        Header {
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            next_payload: PayloadType::NONE,
+            major_version: Header::MAJOR_VERSION,
+            minor_version: 0,
+            exchange,
+            flags,
+            message_id: MessageId(message_id),
+            length: 0,
+        }
+    }
+
+    /// The SK keys for what we send (`outbound`) or receive.
+    pub(crate) fn sk_keys(&self, outbound: bool) -> Option<SkKeys> {
+        let keys = self.keys.as_ref()?;
+        let initiators = (outbound && self.role == Role::Initiator)
+            || (!outbound && self.role == Role::Responder);
+        let (encr_key, integ_key) = if initiators {
+            (&keys.ike.sk_ei, &keys.ike.sk_ai)
+        } else {
+            (&keys.ike.sk_er, &keys.ike.sk_ar)
+        };
+        Some(SkKeys {
+            encr: keys.suite.encr,
+            encr_key: encr_key.clone(),
+            integ: keys.suite.integ.map(|i| (i, integ_key.clone())),
+        })
+    }
+
+    /// Encodes a message: in the clear for IKE_SA_INIT, inside SK otherwise.
+    fn encode(&self, ctx: &mut Ctx<'_>, header: &Header, payloads: &[Payload]) -> Option<Vec<u8>> {
+        if header.exchange == ExchangeType::IKE_SA_INIT {
+            return Message {
+                header: *header,
+                payloads: payloads.to_vec(),
+            }
+            .emit()
+            .ok();
+        }
+        let keys = self.sk_keys(true)?;
+        sk::protect(&keys, header, &[], payloads, ctx.rng).ok()
+    }
+
+    /// Sends a request of `exchange` and arms its retransmission.
+    pub(crate) fn send_request(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        exchange: ExchangeType,
+        payloads: &[Payload],
+    ) {
+        let header = self.header(exchange, self.requests.next_id, false);
+        let Some(bytes) = self.encode(ctx, &header, payloads) else {
+            return;
+        };
+        if exchange == ExchangeType::IKE_SA_INIT {
+            self.init_request.clone_from(&bytes);
+        }
+        self.transmit(ctx, bytes.clone());
+        self.requests.sent(ctx.now, exchange, bytes, ctx.retransmit);
+    }
+
+    /// Answers request `message_id` and caches the answer for its retransmissions.
+    pub(crate) fn send_response(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        exchange: ExchangeType,
+        message_id: MessageId,
+        payloads: &[Payload],
+    ) {
+        let header = self.header(exchange, message_id.0, true);
+        let Some(bytes) = self.encode(ctx, &header, payloads) else {
+            return;
+        };
+        if exchange == ExchangeType::IKE_SA_INIT {
+            self.init_response.clone_from(&bytes);
+        }
+        self.transmit(ctx, bytes.clone());
+        self.responses.responded(message_id, bytes);
+    }
+
+    pub(crate) fn transmit(&self, ctx: &mut Ctx<'_>, bytes: Vec<u8>) {
+        ctx.out.push(Output::Transmit {
+            local: self.local,
+            remote: self.remote,
+            bytes,
+        });
+    }
+
+    /// Ends the IKE SA: tells the operator and marks it for removal. Kernel state of its Child
+    /// SAs is removed by the caller first where the peer is still reachable.
+    pub(crate) fn die(&mut self, ctx: &mut Ctx<'_>, reason: DownReason) {
+        if self.state == State::Dead {
+            return;
+        }
+        for op in self.children.iter().flat_map(ChildSa::removal_ops) {
+            ctx.kernel(op);
+        }
+        self.children.clear();
+        self.state = State::Dead;
+        ctx.event(Event::IkeDown {
+            connection: self.conn.name.clone(),
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            reason,
+        });
+    }
+
+    /// The next time this IKE SA needs [`IkeSa::on_timeout`].
+    pub fn next_timeout(&self) -> Option<Instant> {
+        // A liveness check waits while a request is in flight: its retransmissions already ask.
+        let dpd = self.dpd_deadline().filter(|_| self.requests.is_idle());
+        [self.requests.deadline(), dpd].into_iter().flatten().min()
+    }
+}

@@ -1,0 +1,301 @@
+//! IKE_AUTH (RFC 7296 1.2, 2.15) with pre-shared keys, carrying the first Child SA. A Child SA
+//! that cannot be agreed on does not take the IKE SA down (RFC 7296 2.21.3).
+
+use crate::auth::octets::Signer;
+use crate::auth::psk;
+use crate::config::Auth;
+use crate::proposal::{check_response, select_proposal};
+use crate::sa::child::PendingChild;
+use crate::sa::{Ctx, DownReason, Event, IkeSa, Role, State};
+use crate::wire::message::Payload;
+use crate::wire::rules::{ChildSaPayloads, IkeAuthRequest, IkeAuthResponse, Typed};
+use crate::wire::{ExchangeType, MessageId, NotifyType, auth, id, notify, sa, ts};
+
+use super::{numbered, without_ke};
+
+impl IkeSa {
+    /// The AUTH payload proving our identity.
+    fn our_auth(&self) -> Option<auth::Repr> {
+        let keys = self.keys.as_ref()?;
+        let Auth::Psk(secret) = &self.conn.local_auth;
+        let (sk_p, init_message, peer_nonce) = match self.role {
+            Role::Initiator => (&keys.ike.sk_pi, &self.init_request, &self.nr),
+            Role::Responder => (&keys.ike.sk_pr, &self.init_response, &self.ni),
+        };
+        let signer = Signer {
+            prf: keys.suite.prf,
+            sk_p,
+            init_message,
+            peer_nonce,
+            id: &self.conn.local_id,
+            int_auth: &[],
+        };
+        Some(psk::auth_payload(
+            keys.suite.prf,
+            secret,
+            &signer.signed_octets(),
+        ))
+    }
+
+    /// Checks the peer's identity and AUTH payload.
+    fn check_peer_auth(&self, peer_id: &id::Repr, received: &auth::Repr) -> bool {
+        let Some(keys) = self.keys.as_ref() else {
+            return false;
+        };
+        if self
+            .conn
+            .remote_id
+            .as_ref()
+            .is_some_and(|want| want != peer_id)
+        {
+            return false;
+        }
+        let Auth::Psk(secret) = &self.conn.remote_auth;
+        let (sk_p, init_message, peer_nonce) = match self.role {
+            Role::Initiator => (&keys.ike.sk_pr, &self.init_response, &self.ni),
+            Role::Responder => (&keys.ike.sk_pi, &self.init_request, &self.nr),
+        };
+        let signer = Signer {
+            prf: keys.suite.prf,
+            sk_p,
+            init_message,
+            peer_nonce,
+            id: peer_id,
+            int_auth: &[],
+        };
+        psk::verify_payload(keys.suite.prf, secret, &signer.signed_octets(), received).is_ok()
+    }
+
+    /// Initiator: the first Child SA's SPI is reserved; send IKE_AUTH.
+    pub(crate) fn send_auth(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(auth) = self.our_auth() else {
+            return;
+        };
+        let mut request = IkeAuthRequest {
+            id_i: Some(self.conn.local_id.clone()),
+            id_r: self.conn.remote_id.clone(),
+            auth: Some(auth),
+            notifies: vec![notify::Repr::new(NotifyType::INITIAL_CONTACT, &[])],
+            ..IkeAuthRequest::default()
+        };
+        if let Some(pending) = self.pending.as_mut() {
+            let spi = pending.spi_in.unwrap_or_default().to_be_bytes();
+            pending.proposals = numbered(&without_ke(&pending.config.proposals), &spi);
+            if pending.config.mode == crate::kernel::Mode::Transport {
+                request
+                    .notifies
+                    .push(notify::Repr::new(NotifyType::USE_TRANSPORT_MODE, &[]));
+            }
+            request.child = Some(ChildSaPayloads {
+                sa: sa::Repr {
+                    proposals: pending.proposals.clone(),
+                },
+                ts_i: ts::Repr {
+                    selectors: pending.ts_i.clone(),
+                },
+                ts_r: ts::Repr {
+                    selectors: pending.ts_r.clone(),
+                },
+            });
+        }
+        let payloads = Typed::IkeAuthRequest(request).into_payloads();
+        self.send_request(ctx, ExchangeType::IKE_AUTH, &payloads);
+        self.state = State::AuthSent;
+    }
+
+    /// Initiator: the IKE_AUTH response.
+    pub(crate) fn on_auth_response(&mut self, ctx: &mut Ctx<'_>, response: IkeAuthResponse) {
+        let (Some(id_r), Some(auth)) = (&response.id_r, &response.auth) else {
+            let refused = response
+                .notifies
+                .iter()
+                .map(|n| n.ty)
+                .find(|t| t.is_error());
+            self.release_pending(ctx);
+            return self.die(
+                ctx,
+                refused.map_or(DownReason::AuthenticationFailed, DownReason::Refused),
+            );
+        };
+        if !self.check_peer_auth(id_r, auth) {
+            self.release_pending(ctx);
+            return self.die(ctx, DownReason::AuthenticationFailed);
+        }
+        self.establish(ctx);
+        let Some(child) = response.child else {
+            let reason = child_refusal(&response.notifies);
+            return self.fail_pending(ctx, reason);
+        };
+        let transport = has(&response.notifies, NotifyType::USE_TRANSPORT_MODE);
+        self.accept_child(ctx, child, transport);
+    }
+
+    /// Initiator: checks the responder's Child SA choice and installs it.
+    fn accept_child(&mut self, ctx: &mut Ctx<'_>, child: ChildSaPayloads, transport: bool) {
+        let Some(pending) = self.pending.as_ref() else {
+            return;
+        };
+        let chosen = check_response(&pending.proposals, &child.sa.proposals).ok();
+        let ts_ok = crate::ts::within(&child.ts_i.selectors, &pending.ts_i)
+            && crate::ts::within(&child.ts_r.selectors, &pending.ts_r);
+        let mode_ok = transport == (pending.config.mode == crate::kernel::Mode::Transport);
+        match chosen {
+            Some(chosen) if ts_ok && mode_ok => {
+                self.install_child(ctx, chosen, child.ts_i.selectors, child.ts_r.selectors);
+            }
+            _ => self.fail_pending(
+                ctx,
+                "responder's Child SA answer is not what we proposed".into(),
+            ),
+        }
+    }
+
+    /// Responder: the IKE_AUTH request.
+    pub(crate) fn on_auth_request(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        id: MessageId,
+        request: IkeAuthRequest,
+    ) {
+        let authenticated = match (&request.id_i, &request.auth) {
+            (Some(id_i), Some(auth)) => self.check_peer_auth(id_i, auth),
+            _ => false,
+        };
+        let Some(our_auth) = self.our_auth().filter(|_| authenticated) else {
+            let refusal = [Payload::Notify(notify::Repr::new(
+                NotifyType::AUTHENTICATION_FAILED,
+                &[],
+            ))];
+            self.send_response(ctx, ExchangeType::IKE_AUTH, id, &refusal);
+            return self.die(ctx, DownReason::AuthenticationFailed);
+        };
+        let answer = vec![
+            Payload::IdR(self.conn.local_id.clone()),
+            Payload::Auth(our_auth),
+        ];
+        let transport = has(&request.notifies, NotifyType::USE_TRANSPORT_MODE);
+        let Some(child) = request.child else {
+            self.send_response(ctx, ExchangeType::IKE_AUTH, id, &answer);
+            return self.establish(ctx);
+        };
+        match self.choose_child(ctx, &child, transport) {
+            Ok(mut pending) => {
+                pending.request = Some(id);
+                pending.answer = answer;
+                self.pending = Some(pending);
+                self.state = State::AuthInstalling;
+                self.reserve_spi(ctx);
+            }
+            Err(refusal) => {
+                let mut answer = answer;
+                answer.push(Payload::Notify(notify::Repr::new(refusal, &[])));
+                self.send_response(ctx, ExchangeType::IKE_AUTH, id, &answer);
+                self.establish(ctx);
+            }
+        }
+    }
+
+    /// Responder: the first configured Child SA whose proposals and selectors fit the request.
+    fn choose_child(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        child: &ChildSaPayloads,
+        transport: bool,
+    ) -> Result<PendingChild, NotifyType> {
+        let (local, remote) = (self.local.ip(), self.remote.ip());
+        let mut refusal = NotifyType::NO_PROPOSAL_CHOSEN;
+        for config in &self.conn.children {
+            if transport != (config.mode == crate::kernel::Mode::Transport) {
+                continue;
+            }
+            let ours = without_ke(&config.proposals);
+            let Some(chosen) = select_proposal(&child.sa.proposals, &ours, self.conn.preference)
+            else {
+                continue;
+            };
+            // TSi are the initiator's (the peer's) selectors, TSr ours.
+            let ts_i = crate::ts::narrow(&child.ts_i.selectors, &config.remote_selectors(remote));
+            let ts_r = crate::ts::narrow(&child.ts_r.selectors, &config.local_selectors(local));
+            if ts_i.is_empty() || ts_r.is_empty() {
+                refusal = NotifyType::TS_UNACCEPTABLE;
+                continue;
+            }
+            return Ok(PendingChild {
+                config: config.clone(),
+                reqid: ctx.reqid(),
+                alloc: None,
+                spi_in: None,
+                proposals: vec![chosen],
+                ts_i,
+                ts_r,
+                installing: Vec::new(),
+                request: None,
+                answer: Vec::new(),
+                sa: None,
+            });
+        }
+        Err(refusal)
+    }
+
+    /// Responder: the Child SA is installed, or failed; answer IKE_AUTH.
+    pub(crate) fn answer_auth(&mut self, ctx: &mut Ctx<'_>, installed: bool) {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        let Some(id) = pending.request else {
+            return;
+        };
+        let mut answer = pending.answer.clone();
+        match (&pending.sa, installed) {
+            (Some(child), true) => {
+                if child.mode == crate::kernel::Mode::Transport {
+                    answer.push(Payload::Notify(notify::Repr::new(
+                        NotifyType::USE_TRANSPORT_MODE,
+                        &[],
+                    )));
+                }
+                answer.push(Payload::Sa(sa::Repr {
+                    proposals: vec![child.proposal.clone()],
+                }));
+                answer.push(Payload::TsI(ts::Repr {
+                    selectors: child.remote_ts.clone(),
+                }));
+                answer.push(Payload::TsR(ts::Repr {
+                    selectors: child.local_ts.clone(),
+                }));
+            }
+            _ => answer.push(Payload::Notify(notify::Repr::new(
+                NotifyType::NO_PROPOSAL_CHOSEN,
+                &[],
+            ))),
+        }
+        self.send_response(ctx, ExchangeType::IKE_AUTH, id, &answer);
+        self.establish(ctx);
+        self.finish_child(ctx, pending, installed);
+    }
+
+    /// The IKE SA is authenticated both ways.
+    fn establish(&mut self, ctx: &mut Ctx<'_>) {
+        if self.state == State::Established {
+            return;
+        }
+        self.state = State::Established;
+        ctx.event(Event::IkeUp {
+            connection: self.conn.name.clone(),
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+        });
+    }
+}
+
+/// Why the responder gave no Child SA, from its notifies.
+fn child_refusal(notifies: &[notify::Repr]) -> String {
+    match notifies.iter().map(|n| n.ty).find(|t| t.is_error()) {
+        Some(ty) => format!("peer refused the Child SA: {ty}"),
+        None => "peer answered without a Child SA".into(),
+    }
+}
+
+fn has(notifies: &[notify::Repr], ty: NotifyType) -> bool {
+    notifies.iter().any(|n| n.ty == ty)
+}

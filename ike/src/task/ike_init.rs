@@ -1,0 +1,256 @@
+//! IKE_SA_INIT (RFC 7296 1.2): algorithms, key exchange and nonces; the IKE SA's keys follow.
+
+use crate::crypto::ke::KeyExchange;
+use crate::crypto::keys::{ike_sa_keys, skeyseed};
+use crate::proposal::{check_response, select_proposal};
+use crate::sa::{Ctx, DownReason, IkeSa, Keys, State};
+use crate::wire::message::Payload;
+use crate::wire::rules::{IkeSaInitRequest, IkeSaInitResponse};
+use crate::wire::{ExchangeType, Header, IkeSpi, KeId, NotifyType, ke, nonce, notify, sa};
+
+use super::{first_ke, ike_suite, numbered, offers_ke};
+
+/// RFC 7296 2.10: at least half the PRF's key size and 128 bits; 32 bytes serve every PRF we
+/// offer.
+const NONCE_LEN: usize = 32;
+
+impl IkeSa {
+    /// Initiator: picks our SPI and sends the IKE_SA_INIT request.
+    pub(crate) fn initiate(&mut self, ctx: &mut Ctx<'_>) {
+        self.spi_i = random_spi(ctx);
+        self.ni = ctx.random(NONCE_LEN);
+        self.offered = numbered(&self.conn.proposals, &[]);
+        let Some(group) = first_ke(&self.offered) else {
+            return self.die(
+                ctx,
+                DownReason::ProtocolError("no key exchange method configured".into()),
+            );
+        };
+        self.send_init(ctx, group, None);
+    }
+
+    /// Sends (or, after INVALID_KE_PAYLOAD or COOKIE, sends again) the IKE_SA_INIT request.
+    fn send_init(&mut self, ctx: &mut Ctx<'_>, group: KeId, cookie: Option<Vec<u8>>) {
+        let ke = match KeyExchange::generate(group, ctx.rng) {
+            Ok(ke) => ke,
+            Err(e) => {
+                return self.die(
+                    ctx,
+                    DownReason::ProtocolError(format!("key exchange {group}: {e}")),
+                );
+            }
+        };
+        let mut notifies = Vec::new();
+        if let Some(cookie) = cookie {
+            notifies.push(notify::Repr::new(NotifyType::COOKIE, &cookie));
+        }
+        let request = IkeSaInitRequest {
+            sa: sa::Repr {
+                proposals: self.offered.clone(),
+            },
+            ke: ke::Repr {
+                group,
+                data: ke.public_value(),
+            },
+            nonce: nonce::Repr {
+                data: self.ni.clone(),
+            },
+            notifies,
+            vendor_ids: Vec::new(),
+        };
+        self.ke = Some(ke);
+        // A retry is a new IKE_SA_INIT exchange with Message ID 0 again (RFC 7296 1.2, 2.6).
+        self.requests = Default::default();
+        let payloads = crate::wire::rules::Typed::IkeSaInitRequest(request).into_payloads();
+        self.send_request(ctx, ExchangeType::IKE_SA_INIT, &payloads);
+        self.state = State::InitSent;
+    }
+
+    /// Initiator: the IKE_SA_INIT response.
+    pub(crate) fn on_init_response(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        header: &Header,
+        bytes: &[u8],
+        response: IkeSaInitResponse,
+    ) {
+        let (chosen, kr, nr) = match response {
+            IkeSaInitResponse::Notify(notifies) => return self.on_init_refusal(ctx, &notifies),
+            IkeSaInitResponse::Accept { sa, ke, nonce, .. } => (sa, ke, nonce),
+        };
+        let Ok(proposal) = check_response(&self.offered, &chosen.proposals) else {
+            return self.die(
+                ctx,
+                DownReason::ProtocolError(
+                    "IKE_SA_INIT answer picks a proposal we did not offer".into(),
+                ),
+            );
+        };
+        let Some((suite, group)) = ike_suite(&proposal) else {
+            return self.die(
+                ctx,
+                DownReason::ProtocolError("IKE_SA_INIT answer picks unusable algorithms".into()),
+            );
+        };
+        let Some(ke) = self
+            .ke
+            .take()
+            .filter(|ke| ke.group() == group && kr.group == group)
+        else {
+            return self.die(
+                ctx,
+                DownReason::ProtocolError("key exchange method differs from ours".into()),
+            );
+        };
+        let shared = match ke.shared_secret(&kr.data) {
+            Ok(shared) => shared,
+            Err(e) => return self.die(ctx, DownReason::ProtocolError(format!("peer's KE: {e}"))),
+        };
+        if header.spi_r.is_zero() {
+            return self.die(
+                ctx,
+                DownReason::ProtocolError("responder SPI is zero".into()),
+            );
+        }
+        self.spi_r = header.spi_r;
+        self.nr = nr.data;
+        self.init_response = bytes.to_vec();
+        let seed = skeyseed(suite.prf, &self.ni, &self.nr, &shared);
+        match ike_sa_keys(&suite, &seed, &self.ni, &self.nr, self.spi_i, self.spi_r) {
+            Ok(ike) => self.keys = Some(Keys { suite, ike }),
+            Err(e) => {
+                return self.die(
+                    ctx,
+                    DownReason::ProtocolError(format!("key derivation: {e}")),
+                );
+            }
+        }
+        self.start_first_child(ctx);
+    }
+
+    /// Initiator: an IKE_SA_INIT answered with notifies only.
+    fn on_init_refusal(&mut self, ctx: &mut Ctx<'_>, notifies: &[notify::Repr]) {
+        if let Some(cookie) = notifies.iter().find(|n| n.ty == NotifyType::COOKIE) {
+            // RFC 7296 2.6: send the request again with the cookie first; the same nonce.
+            let group = self.ke.as_ref().map_or(KeId::NONE, KeyExchange::group);
+            return self.send_init(ctx, group, Some(cookie.data.clone()));
+        }
+        if let Some(invalid) = notifies
+            .iter()
+            .find(|n| n.ty == NotifyType::INVALID_KE_PAYLOAD)
+        {
+            // RFC 7296 1.2: retry with the group the responder wants, if we offered it.
+            let wanted =
+                <[u8; 2]>::try_from(&invalid.data[..]).map(|b| KeId(u16::from_be_bytes(b)));
+            let current = self.ke.as_ref().map(KeyExchange::group);
+            if let Ok(group) = wanted
+                && offers_ke(&self.offered, group)
+                && current != Some(group)
+            {
+                return self.send_init(ctx, group, None);
+            }
+        }
+        let ty = notifies
+            .iter()
+            .map(|n| n.ty)
+            .find(|t| t.is_error())
+            .unwrap_or(NotifyType::NO_PROPOSAL_CHOSEN);
+        self.die(ctx, DownReason::Refused(ty));
+    }
+
+    /// Responder: the IKE_SA_INIT request. On refusal the SA answers and dies at once, keeping
+    /// no state (RFC 7296 2.6).
+    pub(crate) fn on_init_request(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        header: &Header,
+        bytes: &[u8],
+        request: IkeSaInitRequest,
+    ) {
+        self.spi_i = header.spi_i;
+        let Some(proposal) = select_proposal(
+            &request.sa.proposals,
+            &self.conn.proposals,
+            self.conn.preference,
+        ) else {
+            return self.refuse_init(
+                ctx,
+                header,
+                notify::Repr::new(NotifyType::NO_PROPOSAL_CHOSEN, &[]),
+            );
+        };
+        let Some((suite, group)) = ike_suite(&proposal) else {
+            return self.refuse_init(
+                ctx,
+                header,
+                notify::Repr::new(NotifyType::NO_PROPOSAL_CHOSEN, &[]),
+            );
+        };
+        if request.ke.group != group {
+            let wanted = notify::Repr::new(NotifyType::INVALID_KE_PAYLOAD, &group.0.to_be_bytes());
+            return self.refuse_init(ctx, header, wanted);
+        }
+        let ke = KeyExchange::generate(group, ctx.rng);
+        let shared = ke
+            .as_ref()
+            .ok()
+            .map(|ke| ke.shared_secret(&request.ke.data));
+        let (Ok(ke), Some(Ok(shared))) = (ke, shared) else {
+            return self.refuse_init(
+                ctx,
+                header,
+                notify::Repr::new(NotifyType::INVALID_SYNTAX, &[]),
+            );
+        };
+        self.spi_r = random_spi(ctx);
+        self.ni = request.nonce.data;
+        self.nr = ctx.random(NONCE_LEN);
+        self.init_request = bytes.to_vec();
+        let seed = skeyseed(suite.prf, &self.ni, &self.nr, &shared);
+        let Ok(ike) = ike_sa_keys(&suite, &seed, &self.ni, &self.nr, self.spi_i, self.spi_r) else {
+            return self.refuse_init(
+                ctx,
+                header,
+                notify::Repr::new(NotifyType::NO_PROPOSAL_CHOSEN, &[]),
+            );
+        };
+        self.keys = Some(Keys { suite, ike });
+        let answer = vec![
+            Payload::Sa(sa::Repr {
+                proposals: vec![proposal],
+            }),
+            Payload::Ke(ke::Repr {
+                group,
+                data: ke.public_value(),
+            }),
+            Payload::Nonce(nonce::Repr {
+                data: self.nr.clone(),
+            }),
+        ];
+        self.send_response(ctx, ExchangeType::IKE_SA_INIT, header.message_id, &answer);
+        self.state = State::InitDone;
+    }
+
+    /// Responder: answers IKE_SA_INIT with one notify and forgets the SA.
+    fn refuse_init(&mut self, ctx: &mut Ctx<'_>, header: &Header, notify: notify::Repr) {
+        self.spi_r = IkeSpi::ZERO;
+        self.send_response(
+            ctx,
+            ExchangeType::IKE_SA_INIT,
+            header.message_id,
+            &[Payload::Notify(notify)],
+        );
+        self.state = State::Dead;
+    }
+}
+
+/// A random, non-zero IKE SPI.
+fn random_spi(ctx: &mut Ctx<'_>) -> IkeSpi {
+    loop {
+        let mut spi = [0u8; 8];
+        ctx.rng.fill(&mut spi);
+        if spi != [0; 8] {
+            return IkeSpi(spi);
+        }
+    }
+}

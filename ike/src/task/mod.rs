@@ -1,0 +1,83 @@
+//! The exchanges, one job per file, each written as the `impl IkeSa` block that builds and
+//! processes its messages, initiator and responder halves side by side:
+//!
+//! - `ike_init`: IKE_SA_INIT, with INVALID_KE_PAYLOAD and COOKIE retries;
+//! - `ike_auth`: IKE_AUTH with pre-shared keys, and the first Child SA;
+//! - `child_install`: reserving SPIs and installing a negotiated Child SA;
+//! - `informational`: deletes, liveness checks, and what the retransmission timer decides.
+
+pub mod child_install;
+pub mod ike_auth;
+pub mod ike_init;
+pub mod informational;
+
+use crate::crypto::encr::Encr;
+use crate::crypto::integ::Integ;
+use crate::crypto::keys::IkeSuite;
+use crate::crypto::prf::Prf;
+use crate::wire::sa::Proposal;
+use crate::wire::{EncrId, IntegId, KeId, PrfId, TransformType};
+
+/// The IKE SA algorithms and key exchange of a chosen IKE proposal.
+pub(crate) fn ike_suite(proposal: &Proposal) -> Option<(IkeSuite, KeId)> {
+    let find = |ty| proposal.transforms.iter().find(|t| t.ty == ty);
+    let encr = find(TransformType::ENCR)?;
+    let encr = Encr::from_transform(EncrId(encr.id), encr.key_length()).ok()?;
+    let integ = match find(TransformType::INTEG) {
+        Some(t) if t.id != 0 => Some(Integ::from_id(IntegId(t.id)).ok()?),
+        _ => None,
+    };
+    if encr.is_aead() == integ.is_some() {
+        return None;
+    }
+    let prf = Prf::from_id(PrfId(find(TransformType::PRF)?.id)).ok()?;
+    let ke = KeId(find(TransformType::KE)?.id);
+    Some((IkeSuite { encr, integ, prf }, ke))
+}
+
+/// The first key exchange method a list of proposals names.
+pub(crate) fn first_ke(proposals: &[Proposal]) -> Option<KeId> {
+    proposals
+        .iter()
+        .flat_map(|p| &p.transforms)
+        .find(|t| t.ty == TransformType::KE && t.id != 0)
+        .map(|t| KeId(t.id))
+}
+
+/// Whether any proposal offers key exchange method `group`.
+pub(crate) fn offers_ke(proposals: &[Proposal], group: KeId) -> bool {
+    proposals
+        .iter()
+        .flat_map(|p| &p.transforms)
+        .any(|t| t.ty == TransformType::KE && t.id == group.0)
+}
+
+/// Proposals renumbered from 1 with `spi`, as a request carries them.
+pub(crate) fn numbered(proposals: &[Proposal], spi: &[u8]) -> Vec<Proposal> {
+    proposals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Proposal {
+            number: (i + 1) as u8,
+            spi: spi.to_vec(),
+            ..p.clone()
+        })
+        .collect()
+}
+
+/// ESP/AH proposals without key exchange transforms: RFC 7296 1.2, the first Child SA's
+/// keys come from the IKE SA's key exchange.
+pub(crate) fn without_ke(proposals: &[Proposal]) -> Vec<Proposal> {
+    proposals
+        .iter()
+        .map(|p| Proposal {
+            transforms: p
+                .transforms
+                .iter()
+                .filter(|t| t.ty != TransformType::KE)
+                .cloned()
+                .collect(),
+            ..p.clone()
+        })
+        .collect()
+}

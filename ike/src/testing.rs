@@ -1,0 +1,275 @@
+//! Deterministic simulation for tests (DESIGN: "simulate, don't sleep"): an in-memory kernel,
+//! a seeded network that drops, duplicates and delays datagrams, and two endpoints, moon and
+//! sun, driven in virtual time.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use crate::crypto::Random;
+use crate::endpoint::{Command, Endpoint, Settings};
+use crate::kernel::{KernelOp, KernelOpId, KernelReply, PolicyParams, SaParams, SaRef};
+use crate::sa::{Event, Output};
+
+/// A seeded generator (SplitMix64): reproducible runs, not for real keys.
+#[derive(Debug, Clone)]
+pub struct SeededRandom(pub u64);
+
+impl SeededRandom {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
+    }
+}
+
+impl Random for SeededRandom {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+}
+
+/// The kernel state an endpoint built: SAs, reserved SPIs, policies.
+#[derive(Debug, Default)]
+pub struct MemKernel {
+    pub sas: HashMap<SaRef, SaParams>,
+    pub reserved: HashSet<SaRef>,
+    pub policies: Vec<PolicyParams>,
+    next_spi: u32,
+    /// Operations for which the kernel answers with an error instead.
+    pub fail: Option<fn(&KernelOp) -> bool>,
+}
+
+impl MemKernel {
+    pub fn new(first_spi: u32) -> MemKernel {
+        MemKernel {
+            next_spi: first_spi,
+            ..MemKernel::default()
+        }
+    }
+
+    /// Carries out one operation, as XFRM would.
+    pub fn apply(&mut self, op: &KernelOp) -> KernelReply {
+        if self.fail.is_some_and(|fail| fail(op)) {
+            return failed(22, "injected failure");
+        }
+        match op {
+            KernelOp::AllocSpi { dst, protocol, .. } => {
+                self.next_spi += 1;
+                let sa = SaRef {
+                    dst: *dst,
+                    protocol: *protocol,
+                    spi: self.next_spi,
+                };
+                self.reserved.insert(sa);
+                KernelReply::Spi(self.next_spi)
+            }
+            KernelOp::UpdateSa(params) if self.reserved.remove(&params.sa) => {
+                self.sas.insert(params.sa, (**params).clone());
+                KernelReply::Done
+            }
+            KernelOp::UpdateSa(_) => failed(3, "no such SA"),
+            KernelOp::AddSa(params) if self.sas.contains_key(&params.sa) => failed(17, "SA exists"),
+            KernelOp::AddSa(params) => {
+                self.sas.insert(params.sa, (**params).clone());
+                KernelReply::Done
+            }
+            KernelOp::DelSa(sa) => {
+                if self.sas.remove(sa).is_some() || self.reserved.remove(sa) {
+                    KernelReply::Done
+                } else {
+                    failed(3, "no such SA")
+                }
+            }
+            KernelOp::AddPolicy(p) => {
+                self.policies.push(p.clone());
+                KernelReply::Done
+            }
+            KernelOp::DelPolicy(p) => match self.policies.iter().position(|q| q == p) {
+                Some(at) => {
+                    self.policies.remove(at);
+                    KernelReply::Done
+                }
+                None => failed(2, "no such policy"),
+            },
+        }
+    }
+}
+
+fn failed(errno: i32, message: &str) -> KernelReply {
+    KernelReply::Failed {
+        errno,
+        message: message.into(),
+    }
+}
+
+/// How the simulated network misbehaves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Weather {
+    pub drop: f64,
+    pub duplicate: f64,
+    /// Each datagram is delayed between 0 and this.
+    pub jitter: Duration,
+}
+
+/// One side of the simulation.
+#[derive(Debug)]
+pub struct Peer {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub endpoint: Endpoint,
+    pub kernel: MemKernel,
+    pub events: Vec<Event>,
+    /// Kernel operations not yet answered, answered at the next step.
+    pending_ops: Vec<(KernelOpId, KernelOp)>,
+    /// Datagrams this side sent, for tests that look at the wire.
+    pub sent: Vec<Vec<u8>>,
+}
+
+/// Two endpoints, a network between them, and virtual time.
+#[derive(Debug)]
+pub struct Pair {
+    pub now: Instant,
+    pub peers: [Peer; 2],
+    pub weather: Weather,
+    net_rng: SeededRandom,
+    /// Datagrams in flight: (delivery time, sequence) -> (to peer index, from, bytes).
+    in_flight: BTreeMap<(Instant, u64), (usize, SocketAddr, Vec<u8>)>,
+    seq: u64,
+    /// Whether a peer is reachable; a cut peer neither sends nor receives.
+    pub up: [bool; 2],
+}
+
+pub const MOON: usize = 0;
+pub const SUN: usize = 1;
+
+impl Pair {
+    /// Moon at 192.0.2.1 and sun at 192.0.2.2, each with its own seeded endpoint.
+    pub fn new(seed: u64) -> Pair {
+        let peer = |name, ip: [u8; 4], seed, first_spi| Peer {
+            name,
+            addr: SocketAddr::new(IpAddr::from(ip), crate::IKE_PORT),
+            endpoint: Endpoint::new(Settings::default(), Box::new(SeededRandom(seed))),
+            kernel: MemKernel::new(first_spi),
+            events: Vec::new(),
+            pending_ops: Vec::new(),
+            sent: Vec::new(),
+        };
+        Pair {
+            now: Instant::now(),
+            peers: [
+                peer("moon", [192, 0, 2, 1], seed, 0xc100_0000),
+                peer("sun", [192, 0, 2, 2], seed ^ 0x5eed, 0xc200_0000),
+            ],
+            weather: Weather::default(),
+            net_rng: SeededRandom(seed ^ 0x0e7),
+            in_flight: BTreeMap::new(),
+            seq: 0,
+            up: [true, true],
+        }
+    }
+
+    pub fn command(&mut self, peer: usize, command: Command) {
+        let outputs = self.peers[peer].endpoint.handle_command(self.now, command);
+        self.absorb(peer, outputs);
+    }
+
+    /// Routes one endpoint's outputs: datagrams onto the network, kernel operations into its
+    /// kernel's queue, events into its log.
+    fn absorb(&mut self, peer: usize, outputs: Vec<Output>) {
+        for output in outputs {
+            match output {
+                Output::Transmit { remote, bytes, .. } => self.send(peer, remote, bytes),
+                Output::Kernel { id, op } => self.peers[peer].pending_ops.push((id, op)),
+                Output::Event(event) => self.peers[peer].events.push(event),
+            }
+        }
+    }
+
+    fn send(&mut self, from: usize, remote: SocketAddr, bytes: Vec<u8>) {
+        self.peers[from].sent.push(bytes.clone());
+        let Some(to) = self.peers.iter().position(|p| p.addr.ip() == remote.ip()) else {
+            return;
+        };
+        if !self.up[from] || !self.up[to] || self.net_rng.chance(self.weather.drop) {
+            return;
+        }
+        let copies = if self.net_rng.chance(self.weather.duplicate) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let jitter = self
+                .weather
+                .jitter
+                .mul_f64((self.net_rng.next_u64() % 1000) as f64 / 1000.0);
+            self.seq += 1;
+            let key = (self.now + Duration::from_millis(1) + jitter, self.seq);
+            self.in_flight
+                .insert(key, (to, self.peers[from].addr, bytes.clone()));
+        }
+    }
+
+    /// Answers every queued kernel operation. Returns whether there were any.
+    fn run_kernels(&mut self) -> bool {
+        let mut any = false;
+        for peer in 0..2 {
+            let ops = std::mem::take(&mut self.peers[peer].pending_ops);
+            for (id, op) in ops {
+                any = true;
+                let reply = self.peers[peer].kernel.apply(&op);
+                let outputs = self.peers[peer].endpoint.handle_kernel(self.now, id, reply);
+                self.absorb(peer, outputs);
+            }
+        }
+        any
+    }
+
+    /// The next moment something happens: a delivery or a timer.
+    fn next_event(&self) -> Option<Instant> {
+        let delivery = self.in_flight.keys().next().map(|(t, _)| *t);
+        let timers = self.peers.iter().filter_map(|p| p.endpoint.poll_timeout());
+        delivery.into_iter().chain(timers).min()
+    }
+
+    /// Runs until nothing is left to do or `limit` of virtual time has passed.
+    pub fn run_for(&mut self, limit: Duration) {
+        let end = self.now + limit;
+        loop {
+            while self.run_kernels() {}
+            let Some(next) = self.next_event().filter(|t| *t <= end) else {
+                self.now = end;
+                return;
+            };
+            self.now = self.now.max(next);
+            if let Some(entry) = self
+                .in_flight
+                .first_entry()
+                .filter(|e| e.key().0 <= self.now)
+            {
+                let (to, from, bytes) = entry.remove();
+                let local = self.peers[to].addr;
+                let outputs = self.peers[to]
+                    .endpoint
+                    .handle_datagram(self.now, local, from, &bytes);
+                self.absorb(to, outputs);
+                continue;
+            }
+            for peer in 0..2 {
+                let outputs = self.peers[peer].endpoint.handle_timeout(self.now);
+                self.absorb(peer, outputs);
+            }
+        }
+    }
+}
