@@ -2,6 +2,7 @@
 // Each test binary uses a different subset.
 #![allow(dead_code)]
 
+pub mod esp_kit;
 pub mod pair;
 
 use std::future::Future;
