@@ -33,6 +33,8 @@ pub struct Owner {
 }
 
 impl Default for Owner {
+    /// A range far above the reqids strongSwan and iproute2 users pick (small counters), so
+    /// that ikerd can share a host with them.
     fn default() -> Self {
         Owner {
             reqids: 0x4b00_0000..=0x4bff_ffff,
@@ -55,7 +57,8 @@ impl Owner {
 }
 
 /// An ALLOCSPI request: reserve an SPI for an inbound SA that IKE is still negotiating. The
-/// kernel creates a larval SA that UPDSA later completes (or that expires after 30 s).
+/// kernel creates a larval SA that UPDSA later completes, or that expires after
+/// net.core.xfrm_acq_expires (30 s by default).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpiRequest {
     pub src: IpAddr,
@@ -286,7 +289,9 @@ impl Xfrm {
     }
 
     /// Removes the SAs and policies that [`Owner`] recognises as ikerd's, and nothing else.
-    /// Policies go first, so no packet meets a policy whose SA is already gone.
+    /// Policies go first, so no packet meets a policy whose SA is already gone. Larval SAs
+    /// that ACQUIREs created have SPI 0 and cannot be deleted by id; with their policies gone
+    /// they expire on their own (net.core.xfrm_acq_expires).
     pub async fn flush_owned(&self) -> Result<Flushed> {
         let policies: Vec<Change> = self
             .policies()
