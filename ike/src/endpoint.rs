@@ -40,9 +40,21 @@ pub enum Command {
 }
 
 /// Tunables of the endpoint.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub retransmit: Retransmit,
+    /// The first reqid given to a Child SA; the daemon picks a range the kernel interface
+    /// recognises as its own.
+    pub first_reqid: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            retransmit: Retransmit::default(),
+            first_reqid: 1,
+        }
+    }
 }
 
 /// Every IKE SA, by our SPI.
@@ -71,13 +83,13 @@ impl core::fmt::Debug for Endpoint {
 impl Endpoint {
     pub fn new(settings: Settings, rng: Box<dyn Random + Send>) -> Endpoint {
         Endpoint {
-            settings,
             connections: Vec::new(),
             sas: HashMap::new(),
             half_open: HashMap::new(),
             ops: HashMap::new(),
             next_op: 0,
-            next_reqid: 1,
+            next_reqid: settings.first_reqid.max(1),
+            settings,
             rng,
         }
     }
