@@ -75,8 +75,11 @@ pub enum Error {
     IntegrityCheck,
     /// The encrypted data is malformed (length, padding) after its integrity was checked.
     Malformed(&'static str),
-    /// The message around the encrypted payload, or what it decrypts to, does not parse.
+    /// The message around the encrypted payload does not parse.
     Wire(crate::wire::Error),
+    /// The encrypted payload authenticated and decrypted, but what it held does not parse:
+    /// the peer is to be told (RFC 7296 2.21.4), unlike for unauthenticated garbage.
+    Inner(crate::wire::Error),
     /// AUTH data that the claimed key or shared secret did not make over these octets
     /// (RFC 7296 2.15: answered with AUTHENTICATION_FAILED).
     BadSignature,
@@ -99,6 +102,7 @@ impl fmt::Display for Error {
             Error::IntegrityCheck => f.write_str("integrity check failed"),
             Error::Malformed(what) => write!(f, "malformed {what}"),
             Error::Wire(err) => write!(f, "{err}"),
+            Error::Inner(err) => write!(f, "inside the encrypted payload: {err}"),
             Error::BadSignature => f.write_str("AUTH data does not verify"),
             Error::BadKey(what) => write!(f, "unusable key: {what}"),
         }

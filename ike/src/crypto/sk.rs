@@ -115,7 +115,7 @@ pub fn unprotect(keys: &SkKeys, bytes: &[u8]) -> Result<Opened, Error> {
         )));
     };
     let plain = open_body(keys, bytes, sk.data.len())?;
-    let inner = Payload::parse_chain(first, plain.as_bytes())?;
+    let inner = Payload::parse_chain(first, plain.as_bytes()).map_err(Error::Inner)?;
     Ok(Opened {
         header: message.header,
         unprotected,

@@ -164,3 +164,20 @@ fn mismatched_key_sets_are_refused() {
     let mut rng = SeededRandom(6);
     assert!(protect(&keys, &header(), &[], &inner(), &mut rng).is_err());
 }
+
+#[test]
+fn authenticated_but_unparsable_contents_are_told_apart() {
+    let keys = &suites()[0];
+    let inner = [Payload::Unknown {
+        ty: PayloadType(200),
+        critical: true,
+        body: vec![1],
+    }];
+    let bytes = protect(keys, &header(), &[], &inner, &mut SeededRandom(8)).unwrap();
+    assert_eq!(
+        unprotect(keys, &bytes),
+        Err(Error::Inner(crate::wire::Error::UnsupportedCritical(
+            PayloadType(200)
+        )))
+    );
+}

@@ -19,11 +19,13 @@ impl IkeSa {
         let Some(keys) = self.sk_keys(false) else {
             return;
         };
-        let Ok(opened) = sk::unprotect(&keys, bytes) else {
-            return;
+        let response = header.flags.is_response();
+        let inner = match sk::unprotect(&keys, bytes) {
+            Ok(opened) => Ok(opened.inner),
+            Err(crate::crypto::Error::Inner(e)) => Err(e),
+            Err(_) => return,
         };
         self.last_heard = ctx.now;
-        let response = header.flags.is_response();
         if response {
             if !self.requests.is_awaited(header.message_id) {
                 return;
@@ -36,7 +38,7 @@ impl IkeSa {
                 RequestCheck::Drop => return,
             }
         }
-        match Typed::from_payloads(header.exchange, response, opened.inner) {
+        match inner.and_then(|inner| Typed::from_payloads(header.exchange, response, inner)) {
             Ok(typed) => self.on_typed(ctx, header, typed),
             Err(crate::wire::Error::UnsupportedCritical(ty)) if !response => {
                 // RFC 7296 2.5: refuse the request, naming the payload type.
