@@ -228,8 +228,9 @@ fn eap_type_name(ty: u8) -> Option<&'static str> {
     })
 }
 
-/// SK and SKF: what can be said without the keys. Decryption (given SK_e and SK_a) replaces
-/// this with the inner payloads, described like the outer ones.
+/// SK and SKF: what can be said without the keys. Decryption (given SK_e and SK_a) adds the
+/// inner payloads, described like the outer ones ([`super::decrypt`]); fragments are not
+/// reassembled yet, and say so.
 fn encrypted(first: PayloadType, len: usize, fragment: Option<(u16, u16)>) -> Fields {
     let first_name = first
         .name()
@@ -248,10 +249,13 @@ fn encrypted(first: PayloadType, len: usize, fragment: Option<(u16, u16)>) -> Fi
         ));
     }
     // RFC 7383 2.5: only the first fragment names the first inner payload.
-    let text = match fragment {
+    let mut text = match fragment {
         Some((number, _)) if number != 1 => format!("encrypted, {len} bytes"),
         _ => format!("encrypted, {len} bytes (first inner payload {first_name})"),
     };
+    if fragment.is_some() {
+        text.push_str("; fragments are not reassembled yet, so not decrypted");
+    }
     let detail = Value::Obj(vec![
         ("length", (len as u64).into()),
         ("first_inner_payload", named(first.name(), first.0.into())),

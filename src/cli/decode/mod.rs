@@ -1,17 +1,20 @@
-//! `ikerctl decode`: prints one IKE message field by field, as text or JSON.
+//! `ikerctl decode`: prints one IKE message field by field, as text or JSON, and opens its
+//! encrypted payload when given the keys.
 //!
 //! The input is read ([`input`]), decoded into a [`walk::Report`] whose fields are described
 //! by [`describe`], [`notify`], [`proposal`] and [`selector`], and rendered from one tree of
 //! [`value::Value`]s, so text and JSON say the same.
 //!
-//! Encrypted payloads (SK, SKF) are described from the outside. Decrypting them takes the
-//! SK_e and SK_a keys of each direction (`--sk-ei`, `--sk-er`, `--sk-ai`, `--sk-ar`) and the
-//! negotiated transforms; those options come with the crypto layer. They belong in [`Args`],
-//! are handed to [`walk::decode`], which opens the SK payload and walks the inner chain like
-//! the outer one, and [`describe::payload`] then describes the inner payloads.
+//! Encrypted payloads (SK, SKF) are described from the outside. Given the SK_e and SK_a keys
+//! of the sender's direction (`--sk-ei`, `--sk-er`, `--sk-ai`, `--sk-ar`) and the negotiated
+//! algorithms (`--encr`, `--integ`, or the keys' lengths), checked together by [`keys`],
+//! [`walk::decode`] opens the SK payload ([`decrypt`]) and [`describe::payload`] describes
+//! the inner payloads like the outer ones. Fragments (SKF) are not reassembled yet.
 
+pub mod decrypt;
 pub mod describe;
 pub mod input;
+pub mod keys;
 pub mod notify;
 pub mod proposal;
 pub mod selector;
@@ -23,9 +26,13 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use ike::crypto::Secret;
+use ike::crypto::encr::Encr;
+use ike::crypto::integ::Integ;
 use input::Marker;
+use keys::{Given, KeyParser, Keyring};
 use value::{Value, write_json, write_text};
-use walk::Report;
+use walk::{PayloadReport, Report, Unopened};
 
 /// Decode one IKE message and print every header field and payload.
 ///
@@ -34,12 +41,35 @@ use walk::Report;
 /// captured on UDP port 4500 may keep its 4-byte non-ESP marker (00000000): it is recognised,
 /// or required and removed with --strip-marker. Exits 1, saying where and why, when the
 /// message is malformed.
+///
+/// Given the keys of the sender's direction, decode opens the Encrypted (SK) payload and
+/// prints the payloads inside like the others, with the IV, the ICV's check and the padding
+/// length. The I flag of the header says whose keys those are: a message from the original
+/// initiator, request or response, opens with SK_ei (and SK_ai), one from the original
+/// responder with SK_er (and SK_ar); the keys of the other direction may be left out. Keys are
+/// hex as strongSwan logs them at `ike 4` ("Sk_ei secret => ..."); with an AEAD (AES-GCM,
+/// ChaCha20-Poly1305) SK_e ends with the 4-byte salt and there is no SK_a.
+///
+/// The algorithms are those of the IKE SA's proposal, named with --encr and --integ by
+/// strongSwan's keyword or the IANA name. Either may be left out when the keys' lengths say
+/// it: SK_e of 16, 24 or 32 bytes is AES_CBC_128/192/256, of 20 bytes AES_GCM_16_128; SK_a of
+/// 20, 32, 48 or 64 bytes is HMAC_SHA1_96, HMAC_SHA2_256_128, HMAC_SHA2_384_192 or
+/// HMAC_SHA2_512_256. A 36-byte SK_e is AES_GCM_16_256 or CHACHA20_POLY1305: --encr is needed.
+///
+/// Exits 1 when the integrity check fails ("integrity check failed: wrong keys, or the
+/// message was altered") or the message is a fragment (SKF: reassembly is not supported yet),
+/// and 2 when the keys or algorithms given do not fit together or the message needs the keys
+/// of the other direction. No key is ever printed; but anything on a command line can be read
+/// by other users of the machine (ps), so decode keys of live SAs on a machine you trust.
 #[derive(Debug, clap::Args)]
 #[command(long_about)]
 #[command(after_long_help = "Examples:
   ikerctl decode 6a1b2c3d4e5f60710000000000000000212022080000000000000150...
   ikerctl decode --json --file ike-sa-init.hex
-  ikerctl decode --raw --file udp-4500-payload.bin      (the marker is recognised)")]
+  ikerctl decode --raw --file udp-4500-payload.bin      (the marker is recognised)
+  ikerctl decode --file ike-auth-request.hex --encr aes256gcm16 --sk-ei 5c0f...e1d2
+  ikerctl decode --file ike-auth-response.hex --sk-er 8263...24ba --sk-ar d142...0ab0
+                                                        (AES_CBC_128/HMAC_SHA2_256_128)")]
 pub struct Args {
     /// The message in hex; "-" or nothing reads stdin.
     #[arg(value_name = "HEX", conflicts_with = "file")]
@@ -56,11 +86,49 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// SK_ei: encryption key of what the original initiator sends (AEAD: with the salt).
+    #[arg(long, value_name = "HEX", value_parser = KeyParser, help_heading = "Decryption")]
+    pub sk_ei: Option<Secret>,
+    /// SK_er: encryption key of what the original responder sends (AEAD: with the salt).
+    #[arg(long, value_name = "HEX", value_parser = KeyParser, help_heading = "Decryption")]
+    pub sk_er: Option<Secret>,
+    /// SK_ai: integrity key of what the original initiator sends (none with an AEAD).
+    #[arg(long, value_name = "HEX", value_parser = KeyParser, help_heading = "Decryption")]
+    pub sk_ai: Option<Secret>,
+    /// SK_ar: integrity key of what the original responder sends (none with an AEAD).
+    #[arg(long, value_name = "HEX", value_parser = KeyParser, help_heading = "Decryption")]
+    pub sk_ar: Option<Secret>,
+    /// Encryption algorithm: aes128, aes192, aes256, aes128gcm16, aes256gcm16,
+    /// chacha20poly1305, or the IANA name (AES_GCM_16_256, AES_CBC_128, ...).
+    #[arg(long, value_name = "NAME", value_parser = keys::parse_encr, help_heading = "Decryption")]
+    pub encr: Option<Encr>,
+    /// Integrity algorithm (not with an AEAD): sha1, sha256, sha384, sha512, or the IANA name
+    /// (AUTH_HMAC_SHA2_256_128, ...).
+    #[arg(long, value_name = "NAME", value_parser = keys::parse_integ, help_heading = "Decryption")]
+    pub integ: Option<Integ>,
 }
 
-/// Runs `decode`: 0 when the message decodes, 1 when the input cannot be read or the message
-/// is malformed.
+impl Args {
+    fn given(&self) -> Given<'_> {
+        Given {
+            encr: self.encr,
+            integ: self.integ,
+            sk_ei: self.sk_ei.as_ref(),
+            sk_er: self.sk_er.as_ref(),
+            sk_ai: self.sk_ai.as_ref(),
+            sk_ar: self.sk_ar.as_ref(),
+        }
+    }
+}
+
+/// Runs `decode`: 0 when the message decodes (and opens, given keys); 1 when the input
+/// cannot be read, the message is malformed, or its encrypted payload does not open; 2 when
+/// the keys and algorithms given do not fit together or the message.
 pub fn run(args: &Args) -> ExitCode {
+    let keys = match Keyring::new(&args.given()) {
+        Ok(keys) => keys,
+        Err(message) => return usage(&message),
+    };
     let bytes = match read_input(args) {
         Ok(bytes) => bytes,
         Err(message) => return fail(&message),
@@ -77,7 +145,10 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(len) => len,
         Err(message) => return fail(&message),
     };
-    let report = walk::decode(&bytes, marker);
+    let report = walk::decode(&bytes, marker, keys.as_ref());
+    if let Some(Unopened::Usage(message)) = &report.unopened {
+        return usage(message);
+    }
     let out = if args.json {
         json(&report)
     } else {
@@ -85,15 +156,35 @@ pub fn run(args: &Args) -> ExitCode {
     };
     // A closed pipe (`| head`) is not an error worth reporting.
     let _ = std::io::stdout().write_all(out.as_bytes());
-    match &report.failure {
-        Some(failure) => fail(&failure_text(failure)),
-        None => ExitCode::SUCCESS,
+    if let Some(failure) = &report.failure {
+        return fail(&failure_text(failure));
     }
+    if let Some(Unopened::Failed {
+        offset,
+        structure,
+        reason,
+    }) = &report.unopened
+    {
+        return fail(&format!("{structure} at byte {offset}: {reason}"));
+    }
+    if report.keys_unused {
+        eprintln!(
+            "ikerctl decode: note: the message has no encrypted payload; the keys were not used"
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 fn fail(message: &str) -> ExitCode {
     eprintln!("ikerctl decode: {message}");
     ExitCode::FAILURE
+}
+
+/// Options that do not fit together, or not the message: exit status 2, as for clap's own
+/// usage errors.
+fn usage(message: &str) -> ExitCode {
+    eprintln!("ikerctl decode: {message}\n\nFor more information, try '--help'.");
+    ExitCode::from(2)
 }
 
 fn read_input(args: &Args) -> Result<Vec<u8>, String> {
@@ -138,23 +229,7 @@ fn text(report: &Report) -> String {
         out.push_str("IKE header\n");
         write_text(&mut out, header, 2);
     }
-    for (i, p) in report.payloads.iter().enumerate() {
-        let critical = if p.critical {
-            "critical"
-        } else {
-            "not critical"
-        };
-        let _ = writeln!(
-            out,
-            "payload {}: {}, {critical}, {} bytes at byte {}",
-            i + 1,
-            p.ty.name()
-                .map_or_else(|| format!("type {}", p.ty.0), str::to_owned),
-            p.length,
-            p.offset
-        );
-        write_text(&mut out, &p.fields, 2);
-    }
+    write_payloads(&mut out, &report.payloads, 0, None);
     match &report.rules {
         Some((message, Ok(()))) => {
             let _ = writeln!(out, "rules: a valid {message}");
@@ -165,6 +240,50 @@ fn text(report: &Report) -> String {
         None => {}
     }
     out
+}
+
+/// The payloads one after the other, `indent` deep; those inside an SK payload are numbered
+/// and placed within the decrypted data (`within`).
+fn write_payloads(
+    out: &mut String,
+    payloads: &[PayloadReport],
+    indent: usize,
+    within: Option<&str>,
+) {
+    let (word, place) = match within {
+        Some(data) => ("inner payload", format!(" of {data}")),
+        None => ("payload", String::new()),
+    };
+    for (i, p) in payloads.iter().enumerate() {
+        let critical = if p.critical {
+            "critical"
+        } else {
+            "not critical"
+        };
+        let _ = writeln!(
+            out,
+            "{:indent$}{word} {}: {}, {critical}, {} bytes at byte {}{place}",
+            "",
+            i + 1,
+            walk::type_name(p.ty),
+            p.length,
+            p.offset
+        );
+        match &p.decrypted {
+            None => write_text(out, &p.fields, indent + 2),
+            Some(decrypted) => {
+                // One block, so the labels line up.
+                let fields: Vec<_> = p.fields.iter().chain(&decrypted.fields).cloned().collect();
+                write_text(out, &fields, indent + 2);
+                write_payloads(
+                    out,
+                    &decrypted.payloads,
+                    indent + 2,
+                    Some("the decrypted data"),
+                );
+            }
+        }
+    }
 }
 
 fn json(report: &Report) -> String {
@@ -198,6 +317,19 @@ fn json(report: &Report) -> String {
         if let Some(detail) = &f.detail {
             error.push(("detail", Value::str(detail.as_str())));
         }
+        fields.push(("error", Value::Obj(error)));
+    }
+    if let Some(Unopened::Failed {
+        offset,
+        structure,
+        reason,
+    }) = &report.unopened
+    {
+        let error = vec![
+            ("offset", (*offset as u64).into()),
+            ("structure", Value::str(structure.as_str())),
+            ("reason", Value::str(reason.as_str())),
+        ];
         fields.push(("error", Value::Obj(error)));
     }
     let mut out = String::new();

@@ -123,7 +123,7 @@ fn transform_text(transform: &Transform) -> String {
     out
 }
 
-fn encr_name(id: u16) -> Option<&'static str> {
+pub(super) fn encr_name(id: u16) -> Option<&'static str> {
     Some(match id {
         1 => "DES_IV64",
         2 => "DES",
@@ -168,7 +168,7 @@ fn prf_name(id: u16) -> Option<&'static str> {
     })
 }
 
-fn integ_name(id: u16) -> Option<&'static str> {
+pub(super) fn integ_name(id: u16) -> Option<&'static str> {
     Some(match id {
         1 => "HMAC_MD5_96",
         2 => "HMAC_SHA1_96",

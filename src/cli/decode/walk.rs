@@ -2,14 +2,18 @@
 //! a time, keeping each payload's byte offset so that a failure can say where it happened.
 //!
 //! The walk makes the same checks as [`ike::wire::Message::parse`], in the same order, so a
-//! message decodes here exactly when the daemon would accept its syntax.
+//! message decodes here exactly when the daemon would accept its syntax. Given keys, it then
+//! opens the SK payload that ends the chain ([`decrypt`]) and checks the exchange's rules on
+//! the payloads inside.
 
 use ike::wire::message::Payload;
 use ike::wire::payload::{Chain, HEADER_LEN};
 use ike::wire::rules::Typed;
 use ike::wire::{Error, Header, PayloadType, header};
 
+use super::decrypt::{self, Decrypted};
 use super::describe::{self, Fields};
+use super::keys::Keyring;
 use super::value::Value;
 
 /// RFC 7296 3.1: where the header's version and length fields are.
@@ -26,6 +30,8 @@ pub struct PayloadReport {
     /// Generic header included.
     pub length: usize,
     pub fields: Fields,
+    /// For an SK payload opened with the keys given: what was inside.
+    pub decrypted: Option<Decrypted>,
 }
 
 /// Where decoding stopped and why.
@@ -52,10 +58,30 @@ pub struct Report {
     /// decrypting, or the exchange is not one we know rules for.
     pub rules: Option<(String, Result<(), Error>)>,
     pub failure: Option<Failure>,
+    /// Why the encrypted payload was not opened although keys were given.
+    pub unopened: Option<Unopened>,
+    /// Keys were given for a message without an encrypted payload.
+    pub keys_unused: bool,
 }
 
-/// Decodes `input` after `marker` bytes of non-ESP marker.
-pub fn decode(input: &[u8], marker: usize) -> Report {
+/// Why an encrypted payload stayed closed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unopened {
+    /// The keys given are not those of the message's sender: a usage error.
+    Usage(String),
+    /// Opening failed (the integrity check, above all), or cannot be done yet (fragments).
+    Failed {
+        /// Of the encrypted payload, in the input.
+        offset: usize,
+        /// `payload 1 SK`.
+        structure: String,
+        reason: String,
+    },
+}
+
+/// Decodes `input` after `marker` bytes of non-ESP marker, opening its SK payload when `keys`
+/// are given.
+pub fn decode(input: &[u8], marker: usize, keys: Option<&Keyring>) -> Report {
     let mut report = Report {
         marker,
         ..Report::default()
@@ -96,7 +122,13 @@ pub fn decode(input: &[u8], marker: usize) -> Report {
         return report;
     }
     match walk_chain(&mut report, h.next_payload, &bytes[Header::LEN..]) {
-        Ok(payloads) => report.rules = check_rules(&h, payloads),
+        Ok(payloads) => {
+            let checked = match keys {
+                Some(keys) => open(&mut report, keys, &h, bytes, payloads),
+                None => Some(payloads),
+            };
+            report.rules = checked.and_then(|payloads| check_rules(&h, payloads));
+        }
         Err((offset, structure, error)) => {
             report.failure = Some(fail(Header::LEN + offset, &structure, error, None));
         }
@@ -152,12 +184,62 @@ fn walk_chain(
             offset: report.marker + Header::LEN + offset,
             length,
             fields: describe::payload(&parsed),
+            decrypted: None,
         });
         payloads.push(parsed);
         offset += length;
         expected = raw.next;
     }
     Ok(payloads)
+}
+
+/// With keys, opens the SK payload that ends the chain. Returns the payloads the exchange's
+/// rules apply to (those inside, or those of a message sent in the clear), or `None` when the
+/// encrypted payload stayed closed.
+fn open(
+    report: &mut Report,
+    keys: &Keyring,
+    h: &Header,
+    bytes: &[u8],
+    payloads: Vec<Payload>,
+) -> Option<Vec<Payload>> {
+    let number = report.payloads.len();
+    let (Some(last), Some(payload)) = (report.payloads.last_mut(), payloads.last()) else {
+        report.keys_unused = true;
+        return Some(payloads);
+    };
+    let failed = |reason: String| Unopened::Failed {
+        offset: last.offset,
+        structure: format!("payload {number} {}", type_name(last.ty)),
+        reason,
+    };
+    let result = match payload {
+        Payload::Sk { sk, .. } => match keys.side(h.flags) {
+            Ok(side) => decrypt::open(keys, side, bytes, &sk.data).map_err(failed),
+            Err(usage) => Err(Unopened::Usage(usage)),
+        },
+        // RFC 7383 2.6: each fragment is protected on its own, but what the fragments carry
+        // is one chain, parsed only once all have arrived.
+        Payload::Skf { skf, .. } => Err(failed(format!(
+            "fragment {} of {}: reassembling fragments (RFC 7383) is not supported yet, so \
+             decode cannot decrypt them",
+            skf.number, skf.total
+        ))),
+        _ => {
+            report.keys_unused = true;
+            return Some(payloads);
+        }
+    };
+    match result {
+        Ok((decrypted, inner)) => {
+            last.decrypted = Some(decrypted);
+            Some(inner)
+        }
+        Err(unopened) => {
+            report.unopened = Some(unopened);
+            None
+        }
+    }
 }
 
 /// The rules of the exchange, when they can be checked on what was decoded.
@@ -196,6 +278,17 @@ impl PayloadReport {
             ("length", (self.length as u64).into()),
         ];
         fields.extend(self.fields.iter().cloned());
+        if let Some(d) = &self.decrypted {
+            let mut inner = d.fields.clone();
+            let payloads = d
+                .payloads
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p.to_value(i + 1))
+                .collect();
+            inner.push(("payloads", Value::List(payloads)));
+            fields.push(("decrypted", Value::Obj(inner)));
+        }
         Value::Obj(fields)
     }
 }
@@ -232,7 +325,7 @@ mod tests {
     fn offsets_count_from_the_input_start() {
         let mut input = vec![0; 4];
         input.extend(message());
-        let report = decode(&input, 4);
+        let report = decode(&input, 4, None);
         assert!(report.failure.is_none(), "{:?}", report.failure);
         let offsets: Vec<_> = report.payloads.iter().map(|p| p.offset).collect();
         assert_eq!(offsets, [32, 52]);
@@ -247,7 +340,7 @@ mod tests {
         bytes.pop();
         let len = bytes.len() as u32;
         bytes[24..28].copy_from_slice(&len.to_be_bytes());
-        let report = decode(&bytes, 0);
+        let report = decode(&bytes, 0, None);
         let failure = report.failure.expect("a failure");
         assert_eq!(failure.offset, 48);
         assert_eq!(failure.structure, "payload 2 NONCE");
@@ -257,7 +350,7 @@ mod tests {
 
     #[test]
     fn a_short_header_and_a_wrong_length() {
-        let report = decode(&message()[..20], 0);
+        let report = decode(&message()[..20], 0, None);
         let failure = report.failure.unwrap();
         assert_eq!(
             (failure.offset, failure.error),
@@ -267,7 +360,7 @@ mod tests {
 
         let mut bytes = message();
         bytes.push(0);
-        let report = decode(&bytes, 0);
+        let report = decode(&bytes, 0, None);
         let failure = report.failure.unwrap();
         assert_eq!(failure.offset, 24);
         assert_eq!(
@@ -281,7 +374,7 @@ mod tests {
     fn another_major_version_stops_after_the_header() {
         let mut bytes = message();
         bytes[VERSION_AT] = 0x30;
-        let report = decode(&bytes, 0);
+        let report = decode(&bytes, 0, None);
         let failure = report.failure.unwrap();
         assert_eq!(failure.offset, VERSION_AT);
         assert_eq!(failure.error, Error::UnsupportedVersion(3));
@@ -290,7 +383,7 @@ mod tests {
 
     #[test]
     fn rules_are_checked_on_clear_messages() {
-        let report = decode(&message(), 0);
+        let report = decode(&message(), 0, None);
         // Two nonces are not an INFORMATIONAL request.
         let (message, result) = report.rules.expect("rules checked");
         assert_eq!(message, "INFORMATIONAL request");
