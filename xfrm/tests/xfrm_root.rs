@@ -461,3 +461,33 @@ fn root_migrate_moves_a_policy_template() {
         );
     });
 }
+
+#[test]
+#[ignore = "root: needs CAP_NET_ADMIN"]
+fn root_cancelled_requests_leave_the_client_usable() {
+    block_on(async {
+        let ns = NetNs::create().unwrap();
+        let x = Xfrm::open_in(&ns).unwrap();
+        let n = 2000u32;
+        let changes: Vec<Change> = (0..n)
+            .map(|i| Change::AddPolicy(host_policy(i, OWNED_REQID)))
+            .collect();
+        for r in x.apply(&changes).await.unwrap() {
+            r.unwrap();
+        }
+        // Give up on dumps at various points; their late replies must not leak into the
+        // answers to later requests.
+        for micros in [0, 50, 200, 1000] {
+            let _ = tokio::time::timeout(Duration::from_micros(micros), x.policies()).await;
+            assert_eq!(x.policies().await.unwrap().len(), n as usize);
+        }
+        // Concurrent callers take turns on the one socket.
+        let extra = tunnel_policy(Direction::Fwd, OWNED_REQID);
+        let (added, listed, info) = tokio::join!(x.add_policy(&extra), x.policies(), x.spd_info());
+        added.unwrap();
+        let listed = listed.unwrap().len();
+        assert!(listed == n as usize || listed == n as usize + 1, "{listed}");
+        assert!(info.unwrap().outbound == n);
+        assert_eq!(x.policy(&extra.id).await.unwrap().id, extra.id);
+    });
+}
