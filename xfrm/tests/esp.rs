@@ -493,3 +493,34 @@ fn esp_nat_mapping_change_is_reported() {
         assert_eq!(m.new, std::net::SocketAddr::new(addr(MOON_EXT), 4501));
     });
 }
+
+#[test]
+#[ignore = "esp: needs a kernel with ESP; scripts/e2e runs them"]
+fn esp_packet_limit_raises_soft_expire_under_traffic() {
+    block_on(async {
+        let pair = Pair::new("lim");
+        let (moon, sun) = pair.xfrm();
+        install_pair(&moon, &sun, Mode::Tunnel, None).await;
+        let mut events = Events::subscribe_in(&pair.moon).unwrap();
+        // UPDSA on an installed SA replaces its lifetime in place.
+        let mut limited = pair_sa(true, Mode::Tunnel, None);
+        limited.lifetime.soft.packets = Some(3);
+        moon.update_sa(&limited).await.unwrap();
+        assert_eq!(
+            moon.sa(&limited.id).await.unwrap().spec.lifetime,
+            limited.lifetime
+        );
+
+        pair.echo(&format!("{MOON_INT}:0"), &format!("{SUN_INT}:7000"), 5);
+        let event = within(Duration::from_secs(10), events.next())
+            .await
+            .unwrap();
+        let Event::Expire(e) = event else {
+            panic!("expected an EXPIRE, got {event:?}")
+        };
+        assert_eq!((e.id.spi, e.hard), (Spi(SPI_TO_SUN), false));
+        // A soft limit leaves the SA in place, carrying traffic until IKE rekeys.
+        let c = moon.sa_counters(&limited.id).await.unwrap();
+        assert!(c.packets >= 5, "{c:?}");
+    });
+}

@@ -122,17 +122,27 @@ pub fn sa(src: &str, dst: &str, spi: u32, proto: Proto, mode: Mode, crypto: Cryp
     s
 }
 
-/// Installs an SA pair and the policies of a tunnel between moon's and sun's inner addresses
-/// (or, in transport mode, between their outer addresses) on both gateways.
-pub async fn install_pair(moon: &Xfrm, sun: &Xfrm, mode: Mode, encap: Option<Encap>) {
-    let crypto = |seed| Crypto::Aead {
+/// The SA moon -> sun (or sun -> moon) of [`install_pair`].
+pub fn pair_sa(to_sun: bool, mode: Mode, encap: Option<Encap>) -> SaSpec {
+    let (src, dst, spi, seed) = if to_sun {
+        (MOON_EXT, SUN_EXT, SPI_TO_SUN, 1)
+    } else {
+        (SUN_EXT, MOON_EXT, SPI_TO_MOON, 2)
+    };
+    let crypto = Crypto::Aead {
         alg: Aead::AesGcm16,
         key: key(20, seed),
     };
-    let mut to_sun = sa(MOON_EXT, SUN_EXT, SPI_TO_SUN, Proto::Esp, mode, crypto(1));
-    let mut to_moon = sa(SUN_EXT, MOON_EXT, SPI_TO_MOON, Proto::Esp, mode, crypto(2));
-    to_sun.encap = encap;
-    to_moon.encap = encap;
+    let mut spec = sa(src, dst, spi, Proto::Esp, mode, crypto);
+    spec.encap = encap;
+    spec
+}
+
+/// Installs an SA pair and the policies of a tunnel between moon's and sun's inner addresses
+/// (or, in transport mode, between their outer addresses) on both gateways.
+pub async fn install_pair(moon: &Xfrm, sun: &Xfrm, mode: Mode, encap: Option<Encap>) {
+    let to_sun = pair_sa(true, mode, encap);
+    let to_moon = pair_sa(false, mode, encap);
     for x in [moon, sun] {
         for s in [&to_sun, &to_moon] {
             x.add_sa(s).await.unwrap();
