@@ -6,4 +6,4 @@
 # needs: xfrm-esp-tests
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-run_rust_tests xfrm-esp-tests esp_ 10
+run_rust_tests xfrm-esp-tests esp_ 11

@@ -14,8 +14,9 @@ use crate::error::{Error, Op, Result};
 use crate::types::{Counters, Lifetime, Limits, Mark, Mode, Proto, Selector, Spi};
 use crate::wire;
 
-/// XFRM_STATE_ESN of linux/xfrm.h.
+/// XFRM_STATE_ESN and XFRM_STATE_AF_UNSPEC of linux/xfrm.h.
 const XFRM_STATE_ESN: u8 = 128;
+const XFRM_STATE_AF_UNSPEC: u8 = 32;
 /// UDP_ENCAP_ESPINUDP of linux/udp.h: ESP in UDP per RFC 3948.
 const UDP_ENCAP_ESPINUDP: u16 = 2;
 /// XFRM_INF of linux/xfrm.h: no byte or packet limit.
@@ -122,8 +123,12 @@ impl SaSpec {
         info.lifetime_cfg = lifetime_to_wire(&self.lifetime);
         if let Some(sel) = &self.selector {
             info.selector = wire::selector_to_wire(sel);
+        } else if self.mode == Mode::Tunnel {
+            // A tunnel carries inner packets of either family whatever the outer one (IPv4 in
+            // IPv6 and back), as strongSwan installs tunnel SAs: XFRM_STATE_AF_UNSPEC, and a
+            // selector without a family (copy_from_user_state() would fill in the SA's).
+            info.flags |= XFRM_STATE_AF_UNSPEC;
         } else {
-            // An open selector still carries the family, as iproute2 sends it.
             info.selector.family = info.family;
         }
         let mut attrs = crypto_attrs(&self.crypto);

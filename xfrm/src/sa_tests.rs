@@ -264,3 +264,15 @@ fn ipv6_sa_round_trips() {
     sa.src = ip("192.0.2.1");
     assert!(sa.validate(Op::AddSa).is_err());
 }
+
+#[test]
+fn open_tunnel_sa_takes_either_inner_family() {
+    let (info, _) = spec(gcm(), Proto::Esp).to_wire();
+    assert_eq!(info.flags & XFRM_STATE_AF_UNSPEC, XFRM_STATE_AF_UNSPEC);
+    assert_eq!(info.selector.family, 0);
+    let mut transport = spec(gcm(), Proto::Esp);
+    transport.mode = Mode::Transport;
+    let (info, _) = transport.to_wire();
+    assert_eq!(info.flags & XFRM_STATE_AF_UNSPEC, 0);
+    assert_eq!(info.selector.family, crate::wire::AF_INET);
+}

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::esp_kit::*;
-use common::pair::{MOON_EXT, MOON_INT, Pair, SUN_EXT, SUN_INT};
+use common::pair::{MOON_EXT, MOON_EXT6, MOON_INT, Pair, SUN_EXT, SUN_EXT6, SUN_INT};
 use common::*;
 use xfrm::{
     Aead, Crypto, Direction, Encap, ErrorKind, Event, Events, Integrity, Key, Lifetime, Limits,
@@ -522,5 +522,42 @@ fn esp_packet_limit_raises_soft_expire_under_traffic() {
         // A soft limit leaves the SA in place, carrying traffic until IKE rekeys.
         let c = moon.sa_counters(&limited.id).await.unwrap();
         assert!(c.packets >= 5, "{c:?}");
+    });
+}
+
+#[test]
+#[ignore = "esp: needs a kernel with ESP; scripts/e2e runs them"]
+fn esp_ipv4_traffic_crosses_an_ipv6_tunnel() {
+    block_on(async {
+        let pair = Pair::new("4o6");
+        let (moon, sun) = pair.xfrm();
+        let mut to_sun = pair_sa(true, Mode::Tunnel, None);
+        let mut to_moon = pair_sa(false, Mode::Tunnel, None);
+        (to_sun.src, to_sun.id.dst) = (addr(MOON_EXT6), addr(SUN_EXT6));
+        (to_moon.src, to_moon.id.dst) = (addr(SUN_EXT6), addr(MOON_EXT6));
+        for x in [&moon, &sun] {
+            x.add_sa(&to_sun).await.unwrap();
+            x.add_sa(&to_moon).await.unwrap();
+        }
+        for (x, mirror) in [(&moon, false), (&sun, true)] {
+            for dir in [Direction::Out, Direction::In] {
+                let mut p = tunnel_policy(dir, OWNED_REQID);
+                let t = &mut p.templates[0];
+                (t.src, t.dst) = match dir {
+                    Direction::Out => (addr(MOON_EXT6), addr(SUN_EXT6)),
+                    _ => (addr(SUN_EXT6), addr(MOON_EXT6)),
+                };
+                x.add_policy(&if mirror { mirrored(p) } else { p })
+                    .await
+                    .unwrap();
+            }
+        }
+        pair.echo(&format!("{MOON_INT}:0"), &format!("{SUN_INT}:7000"), 3);
+        for x in [&moon, &sun] {
+            for id in [to_sun.id, to_moon.id] {
+                let c = x.sa_counters(&id).await.unwrap();
+                assert!(c.packets >= 3, "{id:?}: {c:?}");
+            }
+        }
     });
 }

@@ -1,5 +1,6 @@
 //! Two gateways in their own network namespaces, `moon` and `sun`, joined by a veth pair:
 //!   moon  ext 192.0.2.1/24, lo 198.51.100.1/32  ====  sun  ext 192.0.2.2/24, lo 203.0.113.1/32
+//!         ext 2001:db8::1/64                             ext 2001:db8::2/64
 //! Each routes the other's inner address over the link, with its own inner address as source,
 //! so that traffic between the inner addresses can be tunnelled. Namespaces are named (so
 //! `ip link ... netns NAME` can join them) and deleted on drop.
@@ -16,6 +17,8 @@ pub const MOON_EXT: &str = "192.0.2.1";
 pub const SUN_EXT: &str = "192.0.2.2";
 pub const MOON_INT: &str = "198.51.100.1";
 pub const SUN_INT: &str = "203.0.113.1";
+pub const MOON_EXT6: &str = "2001:db8::1";
+pub const SUN_EXT6: &str = "2001:db8::2";
 
 pub struct Pair {
     pub moon: NetNs,
@@ -57,14 +60,14 @@ impl Pair {
         ]);
         configure(
             &pair.moon_name,
-            MOON_EXT,
+            [MOON_EXT, MOON_EXT6],
             MOON_INT,
             "203.0.113.0/24",
             SUN_EXT,
         );
         configure(
             &pair.sun_name,
-            SUN_EXT,
+            [SUN_EXT, SUN_EXT6],
             SUN_INT,
             "198.51.100.0/24",
             MOON_EXT,
@@ -140,11 +143,14 @@ impl Pair {
     }
 }
 
-fn configure(name: &str, ext: &str, int: &str, peer_net: &str, peer_ext: &str) {
+fn configure(name: &str, ext: [&str; 2], int: &str, peer_net: &str, peer_ext: &str) {
+    let [ext, ext6] = ext;
+    // nodad: the address is usable at once, not after duplicate address detection.
     let batch = format!(
         "link set lo up\n\
          link set ext up\n\
          addr add {ext}/24 dev ext\n\
+         addr add {ext6}/64 dev ext nodad\n\
          addr add {int}/32 dev lo\n\
          route add {peer_net} via {peer_ext} src {int}\n"
     );
