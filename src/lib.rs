@@ -1,3 +1,4 @@
 //! The library half of ikerd: what its binaries are built from.
 
 pub mod cli;
+pub mod config;

@@ -1,0 +1,185 @@
+//! `connections.<conn>.children.<child>`: a Child SA template.
+
+use std::time::Duration;
+
+use ike::config::ChildConfig;
+use ike::kernel::Mode;
+
+use super::proposals::{self, Kind};
+use super::swanctl::{Problems, child_config, lifetime};
+use super::tree::{KeyValue, Problem, Section};
+use super::values;
+
+/// Child keys strongSwan defines that ikerd does not implement yet.
+const UNSUPPORTED: &[&str] = &[
+    "ah_proposals",
+    "sha256_96",
+    "rand_time",
+    "rekey_bytes",
+    "life_bytes",
+    "rand_bytes",
+    "rekey_packets",
+    "life_packets",
+    "rand_packets",
+    "updown",
+    "hostaccess",
+    "policies_fwd_out",
+    "dpd_action",
+    "inactivity",
+    "reqid",
+    "priority",
+    "interface",
+    "mark_in",
+    "mark_in_sa",
+    "mark_out",
+    "set_mark_in",
+    "set_mark_out",
+    "if_id_in",
+    "if_id_out",
+    "label",
+    "label_mode",
+    "tfc_padding",
+    "hw_offload",
+    "copy_df",
+    "copy_ecn",
+    "copy_dscp",
+    "close_action",
+    "ipcomp",
+    "policies",
+];
+
+/// Keys accepted with the value that is what ikerd does: it installs policies, does no
+/// IPComp, no hardware offload, and nothing when the peer closes a Child SA.
+fn accepts(key: &str, value: &str) -> Option<bool> {
+    Some(match key {
+        "policies" => values::boolean(value) == Ok(true),
+        "ipcomp" => values::boolean(value) == Ok(false),
+        "hw_offload" => value.eq_ignore_ascii_case("no"),
+        "close_action" => value.eq_ignore_ascii_case("none"),
+        _ => return None,
+    })
+}
+
+/// The `children` section of a connection: each child into `out`, the names of those to start
+/// into `start`.
+pub(super) fn children(
+    section: &Section,
+    path: &str,
+    out: &mut Vec<ChildConfig>,
+    start: &mut Vec<String>,
+    problems: &mut Problems,
+) {
+    for kv in &section.keys {
+        problems.push(Problem::new(
+            &kv.at,
+            &format!("{path}.{}", kv.key),
+            "unknown key".into(),
+        ));
+    }
+    for sub in &section.sections {
+        if let Some((config, starts)) = child(sub, &format!("{path}.{}", sub.name), problems) {
+            if starts {
+                start.push(config.name.clone());
+            }
+            out.push(config);
+        }
+    }
+}
+
+/// One child; the flag says `start_action = start`.
+fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(ChildConfig, bool)> {
+    let before = problems.len();
+    let mut config = child_config(&section.name);
+    // swanctl.conf(5): a Child SA is rekeyed after 1h by default.
+    let mut rekey = Duration::from_secs(3600);
+    let (mut life, mut starts) = (None, false);
+    let mut esp = None;
+    for kv in &section.keys {
+        let Some(value) = kv.value.as_deref() else {
+            continue;
+        };
+        let result = match kv.key.as_str() {
+            "local_ts" => selectors(value).map(|ts| config.local_ts = ts),
+            "remote_ts" => selectors(value).map(|ts| config.remote_ts = ts),
+            "esp_proposals" => {
+                esp = Some(kv);
+                Ok(())
+            }
+            "mode" => mode(value).map(|m| config.mode = m),
+            "replay_window" => values::number_u32(value).map(|w| config.replay_window = w),
+            "start_action" => start_action(value).map(|s| starts = s),
+            "rekey_time" => values::time(value).map(|t| rekey = t),
+            "life_time" => values::time(value).map(|t| life = Some(t)),
+            key => match accepts(key, value) {
+                Some(true) => Ok(()),
+                Some(false) => Err(format!("'{value}': not supported yet")),
+                None if UNSUPPORTED.contains(&key) => Err("not supported yet".into()),
+                None => Err("unknown key".into()),
+            },
+        };
+        if let Err(message) = result {
+            report(problems, kv, path, message);
+        }
+    }
+    for sub in &section.sections {
+        let key = format!("{path}.{}", sub.name);
+        problems.push(Problem::new(&sub.at, &key, "unknown section".into()));
+    }
+    match proposals::parse_list(esp.and_then(|kv| kv.value.as_deref()), Kind::Esp) {
+        Ok(list) => config.proposals = list,
+        Err(message) => match esp {
+            Some(kv) => report(problems, kv, path, message),
+            None => problems.push(Problem::new(&section.at, path, message)),
+        },
+    }
+    match lifetime(rekey, life) {
+        Ok(lifetime) => config.lifetime = lifetime,
+        Err(message) => problems.push(Problem::new(&section.at, path, message)),
+    }
+    (problems.len() == before).then_some((config, starts))
+}
+
+fn report(problems: &mut Problems, kv: &KeyValue, path: &str, message: String) {
+    problems.push(Problem::new(&kv.at, &format!("{path}.{}", kv.key), message));
+}
+
+/// A selector list; `dynamic` alone is the empty list (the SA's own address).
+fn selectors(value: &str) -> Result<Vec<ike::wire::ts::TrafficSelector>, String> {
+    let items = values::list(value);
+    let mut out = Vec::new();
+    let mut dynamic = false;
+    for item in &items {
+        match values::traffic_selector(item).map_err(|e| format!("'{item}': {e}"))? {
+            Some(ts) => out.push(ts),
+            None => dynamic = true,
+        }
+    }
+    if dynamic && !out.is_empty() {
+        return Err("'dynamic' together with other selectors is not supported yet".into());
+    }
+    Ok(out)
+}
+
+/// vici_config.c `parse_mode`.
+fn mode(value: &str) -> Result<Mode, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "tunnel" => Ok(Mode::Tunnel),
+        "transport" => Ok(Mode::Transport),
+        "transport_proxy" | "beet" | "drop" | "pass" => {
+            Err(format!("'{value}': not supported yet"))
+        }
+        _ => Err(format!("'{value}' is not a mode (tunnel, transport, ...)")),
+    }
+}
+
+/// vici_config.c `parse_action`: true for start.
+fn start_action(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "none" | "clear" => Ok(false),
+        "start" | "restart" => Ok(true),
+        "trap" | "route" | "trap|start" | "start|trap" => {
+            Err(format!("'{value}': not supported yet"))
+        }
+        _ => Err(format!("'{value}' is not an action (none, trap, start)")),
+    }
+}

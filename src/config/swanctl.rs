@@ -1,0 +1,417 @@
+//! swanctl.conf(5) semantics for what the core can do today: `connections` (with their
+//! `local`/`remote` rounds and `children`) and `secrets`, into the core's [`Connection`]s.
+//!
+//! Every key strongSwan defines that ikerd does not implement yet is reported as "not
+//! supported yet", every other unknown key as "unknown key": nothing is silently ignored. A few
+//! keys are accepted when their value is what ikerd does anyway (`mobike = no`, ...).
+//! Defaults are strongSwan's (swanctl.conf(5), vici_config.c of 5.9.8).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ike::config::{Auth, ChildConfig, Connection};
+use ike::kernel::{IpsecProtocol, Lifetime, Mode};
+use ike::proposal::Preference;
+use ike::wire::id;
+
+use super::identity::{self, Identity};
+use super::proposals::{self, Kind};
+use super::secrets::{self, Secrets};
+use super::tree::{KeyValue, Problem, Section};
+use super::values;
+
+/// Everything swanctl.conf says that the daemon acts on.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub connections: Vec<Connection>,
+    /// Connections with a child whose `start_action` is `start`: initiate them once loaded.
+    pub start: Vec<String>,
+    /// The IKE pre-shared keys, for lookups by identity at run time.
+    pub secrets: Secrets,
+}
+
+/// Problems found so far; the walk goes on after each so the user sees them all.
+pub(super) type Problems = Vec<Problem>;
+
+fn report(problems: &mut Problems, kv: &KeyValue, path: &str, message: impl Into<String>) {
+    let key = format!("{path}.{}", kv.key);
+    problems.push(Problem::new(&kv.at, &key, message.into()));
+}
+
+/// Interprets a resolved settings tree.
+pub fn interpret(root: &Section, problems: &mut Problems) -> Loaded {
+    for kv in &root.keys {
+        problems.push(Problem::new(&kv.at, &kv.key, "unknown key".into()));
+    }
+    let secrets = match root.section("secrets") {
+        Some(section) => secrets::parse(section, problems),
+        None => Secrets::default(),
+    };
+    let mut out = Loaded::default();
+    for section in &root.sections {
+        match section.name.as_str() {
+            "connections" => {
+                for kv in &section.keys {
+                    report(problems, kv, "connections", "unknown key");
+                }
+                for conn in &section.sections {
+                    if let Some((conn, start)) = connection(conn, &secrets, problems) {
+                        if !start.is_empty() {
+                            out.start.push(conn.name.clone());
+                        }
+                        out.connections.push(conn);
+                    }
+                }
+            }
+            "secrets" => {}
+            // Empty sections are harmless: Debian's default swanctl.conf has them.
+            "pools" | "authorities" => {
+                for kv in &section.keys {
+                    report(problems, kv, &section.name, "unknown key");
+                }
+                for sub in &section.sections {
+                    let key = format!("{}.{}", section.name, sub.name);
+                    problems.push(Problem::new(&sub.at, &key, "not supported yet".into()));
+                }
+            }
+            other => problems.push(Problem::new(&section.at, other, "unknown section".into())),
+        }
+    }
+    out.secrets = secrets;
+    out
+}
+
+/// Connection keys strongSwan defines that ikerd does not implement yet.
+const CONN_UNSUPPORTED: &[&str] = &[
+    "vips",
+    "aggressive",
+    "pull",
+    "dscp",
+    "childless",
+    "send_certreq",
+    "send_cert",
+    "ppk_id",
+    "ppk_required",
+    "keyingtries",
+    "over_time",
+    "rand_time",
+    "pools",
+    "if_id_in",
+    "if_id_out",
+    "mediation",
+    "mediated_by",
+    "mediation_peer",
+];
+
+/// Keys accepted only with the value that describes what ikerd does (and otherwise "not
+/// supported yet"): ikerd does no MOBIKE, no IKE fragmentation, no forced UDP encapsulation,
+/// no reauthentication and no uniqueness policy.
+fn conn_accepts(key: &str, value: &str) -> Option<bool> {
+    Some(match key {
+        "mobike" | "encap" => values::boolean(value) == Ok(false),
+        "fragmentation" => value.eq_ignore_ascii_case("no"),
+        "reauth_time" => values::time(value) == Ok(Duration::ZERO),
+        "unique" => value.eq_ignore_ascii_case("no"),
+        // swanctl.conf(5): dpd_timeout applies to IKEv1 only; IKEv2 ignores it.
+        "dpd_timeout" => values::time(value).is_ok(),
+        _ => return None,
+    })
+}
+
+/// What the keys of `connections.<name>` say.
+struct ConnKeys {
+    local_addr: IpAddr,
+    remote_addr: IpAddr,
+    proposals: Option<String>,
+    dpd_delay: Duration,
+    rekey_time: Duration,
+}
+
+fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys {
+    let mut keys = ConnKeys {
+        local_addr: IpAddr::from([0, 0, 0, 0]),
+        remote_addr: IpAddr::from([0, 0, 0, 0]),
+        proposals: None,
+        dpd_delay: Duration::ZERO,
+        // swanctl.conf(5): rekey_time defaults to 4h.
+        rekey_time: Duration::from_secs(4 * 3600),
+    };
+    for kv in &section.keys {
+        let Some(value) = kv.value.as_deref() else {
+            continue;
+        };
+        let result = match kv.key.as_str() {
+            "version" => version(value),
+            "local_addrs" => values::single_address(value).map(|a| keys.local_addr = a),
+            "remote_addrs" => values::single_address(value).map(|a| keys.remote_addr = a),
+            "local_port" | "remote_port" => port(value),
+            "proposals" => {
+                keys.proposals = Some(value.to_string());
+                Ok(())
+            }
+            "dpd_delay" => values::time(value).map(|t| keys.dpd_delay = t),
+            "rekey_time" => values::time(value).map(|t| keys.rekey_time = t),
+            key => match conn_accepts(key, value) {
+                Some(true) => Ok(()),
+                Some(false) => Err(format!("'{value}': not supported yet")),
+                None if CONN_UNSUPPORTED.contains(&key) => Err("not supported yet".into()),
+                None => Err("unknown key".into()),
+            },
+        };
+        if let Err(message) = result {
+            report(problems, kv, path, message);
+        }
+    }
+    keys
+}
+
+fn version(value: &str) -> Result<(), String> {
+    match values::number(value)? {
+        // 0 means "any": IKEv2 is the one we speak.
+        0 | 2 => Ok(()),
+        1 => Err("IKEv1 is not supported".into()),
+        n => Err(format!("{n} is not an IKE version (0, 1 or 2)")),
+    }
+}
+
+fn port(value: &str) -> Result<(), String> {
+    match values::number(value)? {
+        500 => Ok(()),
+        n => Err(format!("port {n}: only 500 is supported yet")),
+    }
+}
+
+/// One `local<suffix>` or `remote<suffix>` round.
+struct Round {
+    /// The `id` as written, and parsed; None when not set.
+    id: Option<(String, Identity)>,
+    psk: bool,
+}
+
+/// Auth round keys strongSwan defines that ikerd does not implement yet.
+const ROUND_UNSUPPORTED: &[&str] = &[
+    "round",
+    "certs",
+    "pubkeys",
+    "eap_id",
+    "aaa_id",
+    "xauth_id",
+    "groups",
+    "cert_policy",
+    "cacerts",
+    "ca_id",
+    "revocation",
+];
+
+fn round(section: &Section, path: &str, problems: &mut Problems) -> Round {
+    let mut round = Round {
+        id: None,
+        psk: false,
+    };
+    let mut auth_seen = false;
+    for kv in &section.keys {
+        let Some(value) = kv.value.as_deref() else {
+            continue;
+        };
+        let result = match kv.key.as_str() {
+            "auth" => {
+                auth_seen = true;
+                auth(value).map(|()| round.psk = true)
+            }
+            "id" => identity::parse(value).map(|id| round.id = Some((value.to_string(), id))),
+            key if ROUND_UNSUPPORTED.contains(&key) => Err("not supported yet".into()),
+            key if key.starts_with("cert") || key.starts_with("cacert") => {
+                Err("not supported yet".into())
+            }
+            _ => Err("unknown key".into()),
+        };
+        if let Err(message) = result {
+            report(problems, kv, path, message);
+        }
+    }
+    for sub in &section.sections {
+        let key = format!("{path}.{}", sub.name);
+        let message = match sub.name.starts_with("cert") || sub.name.starts_with("cacert") {
+            true => "not supported yet",
+            false => "unknown section",
+        };
+        problems.push(Problem::new(&sub.at, &key, message.into()));
+    }
+    if !auth_seen {
+        let message = "auth defaults to pubkey, which is not supported yet: set auth = psk";
+        problems.push(Problem::new(&section.at, path, message.into()));
+    }
+    round
+}
+
+/// vici_config.c `parse_auth`: the methods strongSwan knows, of which we do PSK.
+fn auth(value: &str) -> Result<(), String> {
+    let lower = value.to_ascii_lowercase();
+    if lower == "psk" {
+        return Ok(());
+    }
+    let known = ["ike:", "pubkey", "rsa", "ecdsa", "bliss"]
+        .iter()
+        .any(|p| value.starts_with(p))
+        || lower.starts_with("xauth")
+        || lower.starts_with("eap");
+    match known {
+        true => Err(format!("'{value}': not supported yet (only psk)")),
+        false => Err(format!("'{value}' is not an authentication method")),
+    }
+}
+
+/// `connections.<name>`: the connection and the children to start.
+fn connection(
+    section: &Section,
+    secrets: &Secrets,
+    problems: &mut Problems,
+) -> Option<(Connection, Vec<String>)> {
+    let path = format!("connections.{}", section.name);
+    let before = problems.len();
+    let keys = conn_keys(section, &path, problems);
+    let proposals = proposals::parse_list(keys.proposals.as_deref(), Kind::Ike);
+    if let (Err(message), Some(kv)) = (&proposals, section.get("proposals")) {
+        report(problems, kv, &path, message.clone());
+    }
+    let (mut local, mut remote) = (None, None);
+    let (mut children, mut start) = (Vec::new(), Vec::new());
+    for sub in &section.sections {
+        let sub_path = format!("{path}.{}", sub.name);
+        let lower = sub.name.to_ascii_lowercase();
+        let slot = if lower == "children" {
+            super::children::children(sub, &sub_path, &mut children, &mut start, problems);
+            continue;
+        } else if lower.starts_with("local") {
+            &mut local
+        } else if lower.starts_with("remote") {
+            &mut remote
+        } else {
+            problems.push(Problem::new(&sub.at, &sub_path, "unknown section".into()));
+            continue;
+        };
+        let parsed = round(sub, &sub_path, problems);
+        if slot.is_some() {
+            let message = "several authentication rounds are not supported yet";
+            problems.push(Problem::new(&sub.at, &sub_path, message.into()));
+        }
+        *slot = Some(parsed);
+    }
+    for (side, round) in [("local", &local), ("remote", &remote)] {
+        if round.is_none() {
+            let message = format!(
+                "no {side} section: auth would default to pubkey, which is not supported yet"
+            );
+            problems.push(Problem::new(&section.at, &path, message));
+        }
+    }
+    let (Some(local), Some(remote)) = (local, remote) else {
+        return None;
+    };
+    let (local_id, remote_id) = identities(section, &path, &keys, &local, &remote, problems)?;
+    let Ok(proposals) = proposals else {
+        return None;
+    };
+    let me = Identity::Id(local_id.clone());
+    let other = remote_id.clone().map_or(Identity::Any, Identity::Id);
+    let Some(key) = secrets.ike_psk(&me, &other) else {
+        let peer = remote_id
+            .as_ref()
+            .map_or("%any".to_string(), |r| format!("{r:?}"));
+        let message =
+            format!("no secrets.ike<suffix> section holds a key for {local_id:?} and {peer}");
+        problems.push(Problem::new(&section.at, &path, message));
+        return None;
+    };
+    if problems.len() > before {
+        return None;
+    }
+    let connection = Connection {
+        name: section.name.clone(),
+        local_addr: keys.local_addr,
+        remote_addr: keys.remote_addr,
+        proposals,
+        // strongSwan prefers the initiator's order unless strongswan.conf says otherwise.
+        preference: Preference::Initiator,
+        local_id,
+        remote_id,
+        local_auth: Auth::Psk(key.secret.clone()),
+        remote_auth: Auth::Psk(key.secret.clone()),
+        children,
+        dpd_delay: keys.dpd_delay,
+        rekey_time: keys.rekey_time,
+    };
+    Some((connection, start))
+}
+
+/// Our identity (the local address when `local.id` is unset, as strongSwan does) and the
+/// peer's (None for `%any`).
+fn identities(
+    section: &Section,
+    path: &str,
+    keys: &ConnKeys,
+    local: &Round,
+    remote: &Round,
+    problems: &mut Problems,
+) -> Option<(id::Repr, Option<id::Repr>)> {
+    let before = problems.len();
+    let mut check = |side: &str, round: &Round| {
+        let (text, id) = round.id.as_ref()?;
+        if let Err(message) = identity::check_usable(text, id) {
+            let kv = section.sections.iter().find_map(|s| {
+                let own = s.name.to_ascii_lowercase().starts_with(side);
+                own.then(|| s.get("id")).flatten()
+            });
+            let at = kv.map_or(&section.at, |kv| &kv.at);
+            problems.push(Problem::new(at, &format!("{path}.{side}.id"), message));
+        }
+        match id {
+            Identity::Id(repr) => Some(repr.clone()),
+            _ => None,
+        }
+    };
+    let local_id = check("local", local);
+    let remote_id = check("remote", remote);
+    let local_id = match local_id {
+        Some(id) => id,
+        None if !keys.local_addr.is_unspecified() => id::Repr::addr(keys.local_addr),
+        None => {
+            let message = "local.id is needed when local_addrs is %any (taking the ID from the address IKE runs over is not supported yet)";
+            problems.push(Problem::new(&section.at, path, message.into()));
+            return None;
+        }
+    };
+    (problems.len() == before).then_some((local_id, remote_id))
+}
+
+/// The lifetime strongSwan gives a Child SA: soft at `rekey_time` (1h), hard at `life_time`
+/// (default 110% of `rekey_time`, vici_config.c `check_lifetimes`).
+pub(super) fn lifetime(rekey: Duration, life: Option<Duration>) -> Result<Lifetime, String> {
+    let rekey = rekey.as_secs();
+    let life = life.map_or(rekey.saturating_mul(110) / 100, |l| l.as_secs());
+    if rekey != 0 && life != 0 && life < rekey {
+        return Err(format!(
+            "life_time ({life}s) ends before rekey_time ({rekey}s)"
+        ));
+    }
+    Ok(Lifetime {
+        soft_seconds: rekey,
+        hard_seconds: life,
+        ..Lifetime::default()
+    })
+}
+
+/// The ESP child config's fixed parts; `children.rs` fills in the rest.
+pub(super) fn child_config(name: &str) -> ChildConfig {
+    ChildConfig {
+        name: name.to_string(),
+        local_ts: Vec::new(),
+        remote_ts: Vec::new(),
+        proposals: Vec::new(),
+        protocol: IpsecProtocol::Esp,
+        mode: Mode::Tunnel,
+        lifetime: Lifetime::default(),
+        // swanctl.conf(5): replay_window defaults to 32.
+        replay_window: 32,
+    }
+}

@@ -1,0 +1,328 @@
+//! swanctl.conf semantics: a realistic site-to-site pair loads into the expected connections;
+//! unsupported and unknown keys are reported one by one, with their lines.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ike::config::{Auth, ChildConfig, Connection};
+use ike::crypto::Secret;
+use ike::kernel::{IpsecProtocol, Lifetime, Mode};
+use ike::proposal::Preference;
+use ike::wire::ts::TrafficSelector;
+use ike::wire::{KeId, ProtocolId, id};
+
+use super::proposals::{Kind, parse_list};
+use super::{ConfigError, load, load_str, load_swanctl};
+
+fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/config/testdata")
+        .join(rel)
+}
+
+fn net(a: u8, b: u8) -> TrafficSelector {
+    TrafficSelector::V4 {
+        protocol: 0,
+        start_port: 0,
+        end_port: 65535,
+        start: [a, b, 0, 0].into(),
+        end: [a, b, 255, 255].into(),
+    }
+}
+
+/// What gw-gw of `me` should be; moon initiates, so its child starts.
+fn expected(me: &str, local: [u8; 4], remote: [u8; 4], nets: (u8, u8)) -> Connection {
+    let other = if me == "moon" { "sun" } else { "moon" };
+    let psk = Secret::from_slice(b"sun and moon share this");
+    Connection {
+        name: "gw-gw".into(),
+        local_addr: local.into(),
+        remote_addr: remote.into(),
+        proposals: parse_list(
+            Some("aes256gcm16-prfsha384-x25519, aes128-sha256-modp3072"),
+            Kind::Ike,
+        )
+        .unwrap(),
+        preference: Preference::Initiator,
+        local_id: id::Repr::fqdn(&format!("{me}.example.org")),
+        remote_id: Some(id::Repr::fqdn(&format!("{other}.example.org"))),
+        local_auth: Auth::Psk(psk.clone()),
+        remote_auth: Auth::Psk(psk),
+        children: vec![ChildConfig {
+            name: "net-net".into(),
+            local_ts: vec![net(10, nets.0)],
+            remote_ts: vec![net(10, nets.1)],
+            proposals: parse_list(Some("aes128gcm16-x25519"), Kind::Esp).unwrap(),
+            protocol: IpsecProtocol::Esp,
+            mode: Mode::Tunnel,
+            lifetime: Lifetime {
+                soft_seconds: 5400,
+                hard_seconds: 5940,
+                ..Lifetime::default()
+            },
+            replay_window: 32,
+        }],
+        dpd_delay: Duration::from_secs(30),
+        rekey_time: Duration::from_secs(7200),
+    }
+}
+
+/// Connection has no PartialEq (it holds secrets): compare field by field.
+fn assert_connection(got: &Connection, want: &Connection) {
+    assert_eq!(got.name, want.name);
+    assert_eq!(
+        (got.local_addr, got.remote_addr),
+        (want.local_addr, want.remote_addr)
+    );
+    assert_eq!(got.proposals, want.proposals);
+    assert_eq!(got.preference, want.preference);
+    assert_eq!(
+        (&got.local_id, &got.remote_id),
+        (&want.local_id, &want.remote_id)
+    );
+    assert_eq!(got.local_auth, want.local_auth);
+    assert_eq!(got.remote_auth, want.remote_auth);
+    assert_eq!(
+        (got.dpd_delay, got.rekey_time),
+        (want.dpd_delay, want.rekey_time)
+    );
+    assert_eq!(got.children.len(), want.children.len());
+    for (got, want) in got.children.iter().zip(&want.children) {
+        assert_eq!(got.name, want.name);
+        assert_eq!(
+            (&got.local_ts, &got.remote_ts),
+            (&want.local_ts, &want.remote_ts)
+        );
+        assert_eq!(got.proposals, want.proposals);
+        assert_eq!((got.protocol, got.mode), (want.protocol, want.mode));
+        assert_eq!(
+            (got.lifetime, got.replay_window),
+            (want.lifetime, want.replay_window)
+        );
+    }
+}
+
+#[test]
+fn moon_and_sun_site_to_site_psk() {
+    let moon = load_swanctl(&testdata("moon/swanctl.conf")).unwrap();
+    assert_eq!(moon.connections.len(), 1);
+    let want = expected("moon", [192, 0, 2, 1], [192, 0, 2, 2], (1, 2));
+    assert_connection(&moon.connections[0], &want);
+    assert_eq!(moon.start, ["gw-gw"]);
+    assert_eq!(moon.secrets.ike.len(), 3);
+    assert_eq!(
+        moon.connections[0].proposals[1].transforms[3].id,
+        KeId::MODP_3072.0
+    );
+
+    let sun = load(&testdata("sun/swanctl.conf")).unwrap();
+    assert_connection(
+        &sun[0],
+        &expected("sun", [192, 0, 2, 2], [192, 0, 2, 1], (2, 1)),
+    );
+}
+
+#[test]
+fn defaults_follow_strongswan() {
+    let text = "connections { c {\n\
+                  remote_addrs = 192.0.2.2\n\
+                  local { auth = psk }\n remote { auth = psk }\n\
+                  children { c { } }\n\
+                } }\n\
+                secrets { ike { secret = abc } }\n";
+    let loaded = load_str(Path::new("/etc/swanctl/swanctl.conf"), text);
+    let problems = loaded.unwrap_err();
+    // local_addrs is %any and local.id unset: the ID would come from the address in use.
+    assert_eq!(problems.problems.len(), 1, "{problems}");
+    assert!(
+        problems.to_string().contains("local.id is needed"),
+        "{problems}"
+    );
+
+    let text = text.replace("remote_addrs", "local_addrs = 192.0.2.1\nremote_addrs");
+    let loaded = load_str(Path::new("/etc/swanctl/swanctl.conf"), &text).unwrap();
+    let c = &loaded.connections[0];
+    assert!(c.remote_addr == "192.0.2.2".parse::<std::net::IpAddr>().unwrap());
+    assert_eq!(c.local_id, id::Repr::addr("192.0.2.1".parse().unwrap()));
+    assert_eq!(c.remote_id, None);
+    assert_eq!(c.proposals, parse_list(None, Kind::Ike).unwrap());
+    assert_eq!(
+        (c.dpd_delay, c.rekey_time),
+        (Duration::ZERO, Duration::from_secs(14400))
+    );
+    assert_eq!(c.local_auth, Auth::Psk(Secret::from_slice(b"abc")));
+    let child = &c.children[0];
+    assert!(
+        child.local_ts.is_empty() && child.remote_ts.is_empty(),
+        "dynamic"
+    );
+    assert_eq!(child.proposals, parse_list(None, Kind::Esp).unwrap());
+    assert_eq!(child.proposals[0].protocol, ProtocolId::ESP);
+    assert_eq!((child.mode, child.replay_window), (Mode::Tunnel, 32));
+    assert_eq!(
+        (child.lifetime.soft_seconds, child.lifetime.hard_seconds),
+        (3600, 3960)
+    );
+    assert!(loaded.start.is_empty());
+}
+
+/// The problems as `(line, key, message)`, by line.
+fn problems(error: &ConfigError) -> Vec<(u32, &str, &str)> {
+    let mut list: Vec<_> = error
+        .problems
+        .iter()
+        .map(|p| (p.at.line, p.key.as_str(), p.message.as_str()))
+        .collect();
+    list.sort_by_key(|p| p.0);
+    list
+}
+
+#[test]
+fn unsupported_keys_one_error_each() {
+    let path = testdata("unsupported/swanctl.conf");
+    let error = load(&path).unwrap_err();
+    let c = "connections.rw";
+    let child = "connections.rw.children.rw";
+    let want = [
+        (4, format!("{c}.pools"), "not supported yet"),
+        (8, format!("{c}.local.certs"), "not supported yet"),
+        (16, format!("{child}.updown"), "not supported yet"),
+        (17, format!("{child}.rekey_bytes"), "not supported yet"),
+        (18, format!("{child}.mode"), "'beet': not supported yet"),
+        (
+            19,
+            format!("{child}.start_action"),
+            "'trap': not supported yet",
+        ),
+        (20, format!("{child}.colour"), "unknown key"),
+        (23, format!("{c}.version"), "IKEv1 is not supported"),
+        (
+            24,
+            format!("{c}.remote_port"),
+            "port 4500: only 500 is supported yet",
+        ),
+        (25, format!("{c}.send_cert"), "not supported yet"),
+        (33, "secrets.eap-carol".to_string(), "not supported yet"),
+    ];
+    let got = problems(&error);
+    let want: Vec<(u32, &str, &str)> = want.iter().map(|(l, k, m)| (*l, k.as_str(), *m)).collect();
+    assert_eq!(got, want, "{error}");
+    // Display: one problem per line, `file:line: key: message`.
+    let text = error.to_string();
+    assert_eq!(text.lines().count(), want.len());
+    let line = format!(
+        "{}:23: connections.rw.version: IKEv1 is not supported",
+        path.display()
+    );
+    assert!(text.lines().any(|l| l == line), "{text}");
+}
+
+#[test]
+fn values_and_sections_checked() {
+    let text = "\
+connections {
+   c {
+      local_addrs = 192.0.2.1
+      proposals = aes128-sha256-x448
+      dpd_delay = soon
+      mobike = yes
+      fragmentation = no
+      local-1 { auth = psk }
+      local-2 { auth = eap-mschapv2 }
+      remote { auth = psk\n id = *.example.org }  # \\n: id is on line 11
+      elsewhere { }
+      children {
+         c {
+            local_ts = dynamic, 10.0.0.0/8
+            replay_window = lots
+            rekey_time = 1h
+            life_time = 30m
+         }
+      }
+   }
+}
+secrets {
+   ike { secret = 0xnothex }
+   weird { }
+}
+stray = 1
+";
+    let error = load_str(Path::new("/etc/swanctl/swanctl.conf"), text).unwrap_err();
+    let got = problems(&error);
+    let has = |line: u32, key: &str, message: &str| {
+        assert!(
+            got.iter()
+                .any(|p| p.0 == line && p.1 == key && p.2.contains(message)),
+            "{line} {key} {message}:\n{error}"
+        );
+    };
+    has(4, "connections.c.proposals", "'x448' is not supported yet");
+    has(5, "connections.c.dpd_delay", "is not a time");
+    has(6, "connections.c.mobike", "'yes': not supported yet");
+    has(
+        9,
+        "connections.c.local-2.auth",
+        "not supported yet (only psk)",
+    );
+    has(9, "connections.c.local-2", "several authentication rounds");
+    has(
+        11,
+        "connections.c.remote.id",
+        "wildcard identities are not supported yet",
+    );
+    has(12, "connections.c.elsewhere", "unknown section");
+    has(
+        14,
+        "connections.c.children.c",
+        "life_time (1800s) ends before rekey_time (3600s)",
+    );
+    has(
+        15,
+        "connections.c.children.c.local_ts",
+        "'dynamic' together with other selectors",
+    );
+    has(16, "connections.c.children.c.replay_window", "not a number");
+    has(24, "secrets.ike.secret", "invalid hex");
+    has(25, "secrets.weird", "unknown secret type");
+    has(27, "stray", "unknown key");
+    assert!(
+        !error.to_string().contains("nothex"),
+        "secrets never appear in errors"
+    );
+    assert!(
+        !error.to_string().contains("missing secret"),
+        "an invalid secret is not also missing"
+    );
+}
+
+#[test]
+fn missing_psk_is_reported() {
+    let text = "connections { c {\n local_addrs = 192.0.2.1\n\
+                local { auth = psk\n id = moon }\n remote { auth = psk\n id = sun }\n } }\n\
+                secrets { ike { id = carol\n secret = x } }\n";
+    let error = load_str(Path::new("/etc/swanctl/swanctl.conf"), text).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("no secrets.ike<suffix> section holds a key"),
+        "{error}"
+    );
+}
+
+#[test]
+fn empty_default_config_loads() {
+    // The shape of Debian's /etc/swanctl/swanctl.conf: empty sections and an include.
+    let path = testdata("include/debian.conf");
+    let text =
+        "connections {\n}\npools {\n}\nauthorities {\n}\nsecrets {\n}\ninclude conf.d/*.conf\n";
+    let error = load_str(&path, text).unwrap_err();
+    // The include pulls in test files with unknown keys: each reported with its own file.
+    assert!(
+        error
+            .problems
+            .iter()
+            .all(|p| p.at.file.starts_with(testdata("include")))
+    );
+    let loaded = load_str(&path, &text.replace("include conf.d/*.conf\n", "")).unwrap();
+    assert!(loaded.connections.is_empty());
+}
