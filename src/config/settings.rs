@@ -66,9 +66,13 @@ fn parse_into(
             "includes nest deeper than {MAX_INCLUDE_DEPTH} files"
         )));
     }
-    let bytes = fs::read(path).map_err(|e| at(format!("cannot read {}: {e}", path.display())))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| at(format!("{} is not valid UTF-8", path.display())))?;
+    // An included file is named in the message; the top file is the location already.
+    let name = match from {
+        Some(_) => format!("{}: ", path.display()),
+        None => String::new(),
+    };
+    let bytes = fs::read(path).map_err(|e| at(format!("{name}cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| at(format!("{name}not valid UTF-8")))?;
     includes.push(canonical);
     let file: Arc<Path> = Arc::from(path);
     let result = Parser::new(file, text.as_bytes(), includes).statements(into, depth, false);

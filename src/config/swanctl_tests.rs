@@ -326,3 +326,118 @@ fn empty_default_config_loads() {
     let loaded = load_str(&path, &text.replace("include conf.d/*.conf\n", "")).unwrap();
     assert!(loaded.connections.is_empty());
 }
+
+/// A seeded generator of plausible configurations: real keys, real and broken values, nested
+/// in the sections swanctl.conf has, so the interpretation (not only the syntax) meets junk.
+fn plausible(seed: u64) -> String {
+    const KEYS: &[&str] = &[
+        "version",
+        "local_addrs",
+        "remote_addrs",
+        "local_port",
+        "proposals",
+        "dpd_delay",
+        "rekey_time",
+        "life_time",
+        "mobike",
+        "auth",
+        "id",
+        "secret",
+        "id-1",
+        "local_ts",
+        "remote_ts",
+        "esp_proposals",
+        "mode",
+        "replay_window",
+        "start_action",
+        "unknown",
+    ];
+    const VALUES: &[&str] = &[
+        "2",
+        "1",
+        "0x",
+        "%any",
+        "192.0.2.1",
+        "::1",
+        "default",
+        "aes128-sha256-x25519",
+        "-",
+        "aes128gcm16-esn",
+        "30s",
+        "4d",
+        "99999999999999999999",
+        "no",
+        "psk",
+        "@#",
+        "@@",
+        "*.example.org",
+        "*",
+        "10.0.0.0/8[tcp/http]",
+        "dynamic",
+        "[",
+        "0s====",
+        "0xabc",
+        "ipv4:#",
+        "10.0.0.0/0",
+        "fe80::/129",
+        "start",
+        "transport",
+        "10.0.0.1-10.0.0.0",
+        "",
+        "\"quoted, with comma\"",
+        "a,b,,c",
+    ];
+    const SECTIONS: &[&str] = &[
+        "connections",
+        "c",
+        "local",
+        "remote",
+        "children",
+        "net",
+        "secrets",
+        "ike-1",
+        "pools",
+    ];
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut text = String::new();
+    let mut open = 0;
+    for _ in 0..next(60) {
+        match next(4) {
+            0 if open < 5 => {
+                text += &format!("{} {{\n", SECTIONS[next(SECTIONS.len())]);
+                open += 1;
+            }
+            1 if open > 0 => {
+                text += "}\n";
+                open -= 1;
+            }
+            _ => {
+                text += &format!(
+                    "{} = {}\n",
+                    KEYS[next(KEYS.len())],
+                    VALUES[next(VALUES.len())]
+                )
+            }
+        }
+    }
+    text + &"}\n".repeat(open)
+}
+
+#[test]
+fn plausible_junk_never_panics() {
+    let path = Path::new("/nonexistent/swanctl.conf");
+    let mut loaded = 0;
+    for seed in 0..4000 {
+        match load_str(path, &plausible(seed)) {
+            Ok(_) => loaded += 1,
+            Err(error) => assert!(!error.problems.is_empty()),
+        }
+    }
+    assert!(loaded > 0, "some junk is a valid (empty) configuration");
+}
