@@ -115,6 +115,17 @@ fn moon_and_sun_site_to_site_psk() {
         KeId::MODP_3072.0
     );
 
+    // Secrets never show in Debug output, wherever they are held.
+    let debug = format!("{moon:?}");
+    assert!(
+        !debug.contains("sun and moon") && !debug.contains("anyone"),
+        "{debug}"
+    );
+    assert!(
+        !debug.contains("3b1c72a8") && !debug.contains("c3VuIGFu"),
+        "{debug}"
+    );
+
     let sun = load(&testdata("sun/swanctl.conf")).unwrap();
     assert_connection(
         &sun[0],
