@@ -96,80 +96,21 @@ fn esp_sas_match_what_iproute2_installs() {
         let gcm_key = "0x0102030405060708090a0b0c0d0e0f1011121314";
         let enc_key = "0x000102030405060708090a0b0c0d0e0f";
         let auth_key = "0x202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f";
+        let common = "xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp";
+        let gcm_sa_args = format!(
+            "{common} spi 0xc0002001 reqid 0x4b000010 mode tunnel replay-window 32 \
+             aead rfc4106(gcm(aes)) {gcm_key} 128 encap espinudp 4500 4500 0.0.0.0 \
+             mark 0x7 mask 0xff if_id 0x9"
+        );
+        let cbc_sa_args = format!(
+            "{common} spi 0xc0002002 reqid 0x4b000010 mode transport flag esn replay-window 128 \
+             enc cbc(aes) {enc_key} auth-trunc hmac(sha256) {auth_key} 128 \
+             sel src 192.0.2.1/32 dst 192.0.2.2/32 limit time-hard 3600 limit byte-soft 1000000"
+        );
         ns.run(|| {
-            ip(&[
-                "xfrm",
-                "state",
-                "add",
-                "src",
-                "192.0.2.1",
-                "dst",
-                "192.0.2.2",
-                "proto",
-                "esp",
-                "spi",
-                "0xc0002001",
-                "reqid",
-                "0x4b000010",
-                "mode",
-                "tunnel",
-                "replay-window",
-                "32",
-                "aead",
-                "rfc4106(gcm(aes))",
-                gcm_key,
-                "128",
-                "encap",
-                "espinudp",
-                "4500",
-                "4500",
-                "0.0.0.0",
-                "mark",
-                "0x7",
-                "mask",
-                "0xff",
-                "if_id",
-                "0x9",
-            ]);
-            ip(&[
-                "xfrm",
-                "state",
-                "add",
-                "src",
-                "192.0.2.1",
-                "dst",
-                "192.0.2.2",
-                "proto",
-                "esp",
-                "spi",
-                "0xc0002002",
-                "reqid",
-                "0x4b000010",
-                "mode",
-                "transport",
-                "flag",
-                "esn",
-                "replay-window",
-                "128",
-                "enc",
-                "cbc(aes)",
-                enc_key,
-                "auth-trunc",
-                "hmac(sha256)",
-                auth_key,
-                "128",
-                "sel",
-                "src",
-                "192.0.2.1/32",
-                "dst",
-                "192.0.2.2/32",
-                "limit",
-                "time-hard",
-                "3600",
-                "limit",
-                "byte-soft",
-                "1000000",
-            ]);
+            for args in [&gcm_sa_args, &cbc_sa_args] {
+                ip(&args.split_whitespace().collect::<Vec<_>>());
+            }
         })
         .unwrap();
         let hex = |s: &str| -> Vec<u8> {
@@ -305,30 +246,10 @@ fn esp_acquire_from_a_trap_policy_then_sas_carry_the_traffic() {
             .await
             .unwrap();
         assert_eq!(spi, Spi(SPI_TO_MOON));
-        let inbound = sa(
-            SUN_EXT,
-            MOON_EXT,
-            SPI_TO_MOON,
-            Proto::Esp,
-            Mode::Tunnel,
-            Crypto::Aead {
-                alg: Aead::AesGcm16,
-                key: key(20, 2),
-            },
-        );
+        let inbound = pair_sa(false, Mode::Tunnel, None);
         sun.add_sa(&inbound).await.unwrap();
         moon.update_sa(&inbound).await.unwrap();
-        let outbound = sa(
-            MOON_EXT,
-            SUN_EXT,
-            SPI_TO_SUN,
-            Proto::Esp,
-            Mode::Tunnel,
-            Crypto::Aead {
-                alg: Aead::AesGcm16,
-                key: key(20, 1),
-            },
-        );
+        let outbound = pair_sa(true, Mode::Tunnel, None);
         moon.add_sa(&outbound).await.unwrap();
         sun.add_sa(&outbound).await.unwrap();
         for (x, ours) in [(&moon, true), (&sun, false)] {
