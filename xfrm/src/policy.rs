@@ -111,7 +111,9 @@ pub struct Template {
     pub optional: bool,
 }
 
-/// What identifies a policy: selector, direction, mark and interface id.
+/// What identifies a policy: selector, direction, mark and interface id. The kernel keeps one
+/// policy per id whatever its priority: adding a second one (a trap's IPsec successor, say)
+/// fails with [`crate::ErrorKind::Exists`]; update it instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PolicyId {
     pub selector: Selector,
