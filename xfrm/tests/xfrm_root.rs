@@ -32,6 +32,11 @@ fn root_policy_add_get_update_delete() {
         let again = x.add_policy(&p).await.unwrap_err();
         assert_eq!(again.kind(), ErrorKind::Exists, "{again}");
         assert_eq!(again.errno(), Some(libc::EEXIST));
+        // Another priority does not make it another policy.
+        let mut trap = p.clone();
+        trap.priority = Priority::Auto(PolicyClass::Trap);
+        let again = x.add_policy(&trap).await.unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::Exists, "{again}");
 
         p.priority = Priority::Fixed(1000);
         p.templates[0].reqid = OWNED_REQID + 1;
