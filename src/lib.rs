@@ -2,3 +2,5 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod kernel;

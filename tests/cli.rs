@@ -41,11 +41,55 @@ fn help_describes_the_program_and_its_status() {
 }
 
 #[test]
-fn the_daemon_fails_and_says_why() {
-    let out = run(env!("CARGO_BIN_EXE_ikerd"), &[]);
+fn the_daemon_names_a_missing_configuration() {
+    let out = run(
+        env!("CARGO_BIN_EXE_ikerd"),
+        &["--config", "/nonexistent/swanctl.conf"],
+    );
     assert!(!out.status.success(), "ikerd claims success");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not built yet"), "{err}");
+    assert!(err.contains("/nonexistent/swanctl.conf"), "{err}");
+}
+
+#[test]
+fn check_config_reports_a_good_file_and_the_lines_of_a_bad_one() {
+    let dir = std::env::temp_dir().join(format!("ikerd-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.conf");
+    std::fs::write(
+        &good,
+        "connections {\n  c {\n    remote_addrs = 192.0.2.2\n    local { auth = psk\n id = moon.example }\n    remote { auth = psk\n id = sun.example }\n  }\n}\nsecrets {\n  ike { secret = 0x0102030405060708 }\n}\n",
+    )
+    .unwrap();
+    let out = run(
+        env!("CARGO_BIN_EXE_ikerd"),
+        &["--check-config", "--config", good.to_str().unwrap()],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("1 connections, no errors"), "{text}");
+
+    let bad = dir.join("bad.conf");
+    std::fs::write(
+        &bad,
+        "connections {\n  c {\n    remote_addrs = 192.0.2.2\n    no_such_key = 1\n  }\n}\n",
+    )
+    .unwrap();
+    let out = run(
+        env!("CARGO_BIN_EXE_ikerd"),
+        &["--check-config", "--config", bad.to_str().unwrap()],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("bad.conf:4") && err.contains("no_such_key"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

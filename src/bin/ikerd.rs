@@ -1,28 +1,96 @@
 //! `ikerd`, the IKEv2 daemon.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use ikerd::daemon::Daemon;
+use ikerd::kernel::xfrm::XfrmBackend;
 
 /// IKEv2 daemon for Linux.
 ///
 /// ikerd negotiates IPsec SAs with IKEv2 (RFC 7296), as initiator and responder, and installs
-/// them with their policies into the kernel's XFRM framework, so kernel ESP/AH carries every
-/// packet. It reads strongSwan's swanctl.conf and answers strongSwan's VICI protocol.
+/// them with their policies into the kernel's XFRM framework, so kernel ESP carries every
+/// packet. It reads strongSwan's swanctl.conf. It runs in the foreground; SIGTERM closes every
+/// IKE SA with a Delete to the peer and removes every kernel object it installed.
 #[derive(Debug, Parser)]
 #[command(name = "ikerd", version, about, long_about)]
 #[command(
-    after_help = "Status: this version negotiates nothing yet; see the status table in \
-                        README.md for what works today."
+    after_help = "Status: pre-shared-key tunnels (IKE_SA_INIT, IKE_AUTH, the first \
+                        Child SA in tunnel or transport mode, deletes, liveness checks) work; \
+                        rekeying, NAT traversal, certificates, VICI and reloading do not yet. \
+                        See README.md."
 )]
-struct Args {}
+struct Args {
+    /// The swanctl.conf to read; credential folders are looked up beside it.
+    #[arg(long, default_value = "/etc/swanctl/swanctl.conf", value_name = "FILE")]
+    config: PathBuf,
+    /// Check the configuration, print what is wrong with it (file, line, key), and exit.
+    #[arg(long)]
+    check_config: bool,
+    /// Where runtime files go.
+    #[arg(long, default_value = "/run/ikerd", value_name = "DIR")]
+    run_dir: PathBuf,
+    /// How much to log: error, warn, info, debug or trace.
+    #[arg(long, default_value = "info", value_name = "LEVEL")]
+    log_level: tracing::Level,
+}
 
 fn main() -> ExitCode {
-    let Args {} = Args::parse();
-    eprintln!(
-        "ikerd: cannot start: the IKE daemon is not built yet in version {} \
-         (only --help and --version work; see README.md, \"Status\")",
-        env!("CARGO_PKG_VERSION")
-    );
-    ExitCode::FAILURE
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_max_level(args.log_level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+    let loaded = match ikerd::config::load_swanctl(&args.config) {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.check_config {
+        println!(
+            "{}: {} connections, no errors",
+            args.config.display(),
+            loaded.connections.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    match run(loaded, &args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ikerd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(loaded: ikerd::config::Loaded, args: &Args) -> Result<(), String> {
+    std::fs::create_dir_all(&args.run_dir)
+        .map_err(|e| format!("run dir {}: {e}", args.run_dir.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    runtime.block_on(async {
+        let owner = xfrm::Owner::default();
+        let first_reqid = *owner.reqids.start();
+        let xfrm = xfrm::Xfrm::open()
+            .map_err(|e| e.to_string())?
+            .with_owner(owner);
+        let mut kernel = XfrmBackend { xfrm };
+        // A crashed run may have left SAs and policies behind: ours only, by reqid.
+        use ikerd::kernel::KernelBackend;
+        match kernel.flush().await {
+            Ok(what) => tracing::debug!("removed kernel state of an earlier run: {what}"),
+            Err(e) => return Err(format!("cannot reach the kernel's XFRM interface: {e}")),
+        }
+        let mut daemon =
+            Daemon::new(loaded.connections, kernel, first_reqid).map_err(|e| e.to_string())?;
+        daemon.initiate(&loaded.start).await;
+        daemon.serve().await.map_err(|e| e.to_string())
+    })
 }

@@ -1,0 +1,268 @@
+//! The daemon: one task owns the protocol core ([`ike::endpoint::Endpoint`]) and loops: wait
+//! for a datagram, a signal, or the core's next timer; hand it to the core; carry out what the
+//! core asks, in order, feeding each kernel reply back (DESIGN: the daemon). Nothing else
+//! touches the sockets or netlink.
+
+pub mod socket;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ike::config::Connection;
+use ike::crypto::Random;
+use ike::endpoint::{Command, Endpoint, Settings};
+use ike::sa::{Event, Output};
+use tokio::net::UdpSocket;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::kernel::KernelBackend;
+
+/// How long a shutdown waits for peers to acknowledge our Deletes.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// RFC 7296 2: the largest IKE message we accept over UDP.
+const MAX_DATAGRAM: usize = 65535;
+
+/// The operating system's generator, for keys, nonces and SPIs.
+struct OsRandom(ring::rand::SystemRandom);
+
+impl Random for OsRandom {
+    fn fill(&mut self, buf: &mut [u8]) {
+        use ring::rand::SecureRandom;
+        // SystemRandom reads getrandom(2); it fails only when the kernel has no entropy source
+        // at all, in which case no key we could make would be safe.
+        self.0
+            .fill(buf)
+            .expect("the kernel's random generator failed");
+    }
+}
+
+/// A datagram received on one of our sockets.
+struct Received {
+    local: SocketAddr,
+    remote: SocketAddr,
+    bytes: Vec<u8>,
+}
+
+/// The running daemon.
+pub struct Daemon<K: KernelBackend> {
+    endpoint: Endpoint,
+    kernel: K,
+    sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    received: mpsc::Receiver<Received>,
+    names: Vec<String>,
+}
+
+impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Daemon")
+            .field("sockets", &self.sockets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: KernelBackend> Daemon<K> {
+    /// Binds the IKE sockets for `connections` and readies the core. Must run inside a tokio
+    /// runtime.
+    pub fn new(
+        connections: Vec<Connection>,
+        kernel: K,
+        first_reqid: u32,
+    ) -> std::io::Result<Daemon<K>> {
+        let settings = Settings {
+            first_reqid,
+            ..Settings::default()
+        };
+        let mut endpoint = Endpoint::new(
+            settings,
+            Box::new(OsRandom(ring::rand::SystemRandom::new())),
+        );
+        let mut addrs: Vec<SocketAddr> = Vec::new();
+        let mut names = Vec::new();
+        for conn in connections {
+            let addr = SocketAddr::new(conn.local_addr, ike::IKE_PORT);
+            if !addrs.contains(&addr) {
+                addrs.push(addr);
+            }
+            names.push(conn.name.clone());
+            endpoint.add_connection(conn);
+        }
+        let (tx, received) = mpsc::channel(1024);
+        let mut sockets = Vec::new();
+        for addr in addrs {
+            let socket = Arc::new(socket::bind(addr)?);
+            tokio::spawn(receive(addr, socket.clone(), tx.clone()));
+            info!("listening on {addr}");
+            sockets.push((addr, socket));
+        }
+        Ok(Daemon {
+            endpoint,
+            kernel,
+            sockets,
+            received,
+            names,
+        })
+    }
+
+    /// Carries out outputs in order; kernel replies produce more, handled after them.
+    async fn carry_out(&mut self, outputs: Vec<Output>) {
+        let mut queue: VecDeque<Output> = outputs.into();
+        while let Some(output) = queue.pop_front() {
+            match output {
+                Output::Transmit {
+                    local,
+                    remote,
+                    bytes,
+                } => self.transmit(local, remote, &bytes).await,
+                Output::Kernel { id, op } => {
+                    let reply = self.kernel.execute(&op).await;
+                    debug!("kernel {op:?} -> {reply:?}");
+                    queue.extend(self.endpoint.handle_kernel(Instant::now(), id, reply));
+                }
+                Output::Event(event) => log_event(&event),
+            }
+        }
+    }
+
+    async fn transmit(&self, local: SocketAddr, remote: SocketAddr, bytes: &[u8]) {
+        let socket = self
+            .sockets
+            .iter()
+            .find(|(addr, _)| *addr == local)
+            .or(self.sockets.first())
+            .map(|(_, s)| s);
+        if let Some(socket) = socket
+            && let Err(e) = socket.send_to(bytes, remote).await
+        {
+            warn!("send to {remote}: {e}");
+        }
+    }
+
+    /// Starts the named connections.
+    pub async fn initiate(&mut self, names: &[String]) {
+        for name in names {
+            let outputs = self.endpoint.handle_command(
+                Instant::now(),
+                Command::Initiate {
+                    connection: name.clone(),
+                },
+            );
+            self.carry_out(outputs).await;
+        }
+    }
+
+    /// Runs until SIGTERM or SIGINT, then closes every IKE SA and removes what we installed.
+    pub async fn serve(&mut self) -> std::io::Result<()> {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        loop {
+            let deadline = self
+                .endpoint
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std);
+            tokio::select! {
+                Some(r) = self.received.recv() => {
+                    let outputs = self.endpoint.handle_datagram(Instant::now(), r.local, r.remote, &r.bytes);
+                    self.carry_out(outputs).await;
+                }
+                _ = sleep_until(deadline) => {
+                    let outputs = self.endpoint.handle_timeout(Instant::now());
+                    self.carry_out(outputs).await;
+                }
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => warn!("SIGHUP: reloading the configuration is not supported yet"),
+            }
+        }
+        self.shutdown().await;
+        Ok(())
+    }
+
+    /// Sends Deletes for every IKE SA, waits briefly for the answers, then removes whatever
+    /// is left of ours in the kernel.
+    async fn shutdown(&mut self) {
+        info!("shutting down");
+        for name in self.names.clone() {
+            let outputs = self
+                .endpoint
+                .handle_command(Instant::now(), Command::Terminate { connection: name });
+            self.carry_out(outputs).await;
+        }
+        let until = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while self.endpoint.ike_sas().next().is_some() {
+            tokio::select! {
+                Some(r) = self.received.recv() => {
+                    let outputs = self.endpoint.handle_datagram(Instant::now(), r.local, r.remote, &r.bytes);
+                    self.carry_out(outputs).await;
+                }
+                _ = tokio::time::sleep_until(until) => break,
+            }
+        }
+        match self.kernel.flush().await {
+            Ok(what) => info!("removed our kernel state: {what}"),
+            Err(e) => warn!("removing our kernel state: {e}"),
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads datagrams from one socket into the daemon's queue.
+async fn receive(local: SocketAddr, socket: Arc<UdpSocket>, tx: mpsc::Sender<Received>) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        match socket.recv_from(&mut buf).await {
+            Ok((len, remote)) => {
+                let received = Received {
+                    local,
+                    remote,
+                    bytes: buf[..len].to_vec(),
+                };
+                if tx.send(received).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => warn!("receive on {local}: {e}"),
+        }
+    }
+}
+
+fn log_event(event: &Event) {
+    match event {
+        Event::IkeUp {
+            connection,
+            spi_i,
+            spi_r,
+        } => info!("{connection}: IKE SA established, SPIs {spi_i}_i {spi_r}_r"),
+        Event::IkeDown {
+            connection,
+            spi_i,
+            spi_r,
+            reason,
+        } => {
+            info!("{connection}: IKE SA {spi_i}_i {spi_r}_r down: {reason:?}")
+        }
+        Event::ChildUp {
+            connection,
+            child,
+            spi_in,
+            spi_out,
+        } => {
+            info!("{connection}: CHILD_SA {child} established, SPIs {spi_in:08x}_i {spi_out:08x}_o")
+        }
+        Event::ChildFailed {
+            connection,
+            child,
+            reason,
+        } => warn!("{connection}: CHILD_SA {child} failed: {reason}"),
+    }
+}

@@ -1,0 +1,40 @@
+//! The in-memory kernel: the core's test kernel behind the daemon's interface.
+
+use ike::kernel::{KernelOp, KernelReply};
+use ike::testing::MemKernel;
+
+use super::KernelBackend;
+
+/// SAs and policies kept in tables.
+#[derive(Debug)]
+pub struct MemBackend {
+    pub kernel: MemKernel,
+}
+
+impl MemBackend {
+    pub fn new() -> MemBackend {
+        MemBackend {
+            kernel: MemKernel::new(0xc000_0000),
+        }
+    }
+}
+
+impl Default for MemBackend {
+    fn default() -> Self {
+        MemBackend::new()
+    }
+}
+
+impl KernelBackend for MemBackend {
+    async fn execute(&mut self, op: &KernelOp) -> KernelReply {
+        self.kernel.apply(op)
+    }
+
+    async fn flush(&mut self) -> Result<String, String> {
+        let (sas, policies) = (self.kernel.sas.len(), self.kernel.policies.len());
+        self.kernel.sas.clear();
+        self.kernel.reserved.clear();
+        self.kernel.policies.clear();
+        Ok(format!("{sas} SAs and {policies} policies"))
+    }
+}

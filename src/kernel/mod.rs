@@ -1,0 +1,18 @@
+//! The daemon's kernel: something that carries out the core's [`KernelOp`]s. The real one
+//! programs XFRM over netlink ([`xfrm::XfrmBackend`]); the in-memory one ([`mem::MemBackend`])
+//! keeps the state in tables, for tests and load tests, and can be told to fail.
+
+pub mod mem;
+pub mod xfrm;
+
+use std::future::Future;
+
+use ike::kernel::{KernelOp, KernelReply};
+
+/// Carries out kernel operations, one at a time, in the order given.
+pub trait KernelBackend {
+    fn execute(&mut self, op: &KernelOp) -> impl Future<Output = KernelReply>;
+
+    /// Removes everything this daemon (or an earlier, crashed run of it) installed.
+    fn flush(&mut self) -> impl Future<Output = Result<String, String>>;
+}

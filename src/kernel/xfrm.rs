@@ -1,0 +1,437 @@
+//! The real kernel: the core's operations as XFRM netlink requests.
+//!
+//! The only translation with substance is the traffic selector: IKE speaks address and port
+//! ranges (RFC 7296 3.13.1), XFRM speaks prefixes and port masks, so a range becomes the
+//! prefixes that cover it exactly, and one IKE policy may become several XFRM policies.
+
+use std::net::IpAddr;
+
+use ike::crypto::encr::Encr;
+use ike::crypto::integ::Integ;
+use ike::kernel::{self as core, KernelOp, KernelReply, PolicyParams, SaParams};
+use ike::wire::ts::TrafficSelector;
+use xfrm::{
+    Action, Aead, Crypto, Direction, Integrity, Key, Limits, Mode, PolicyClass, PolicyId,
+    PolicySpec, PortMatch, Prefix, Priority, Proto, SaId, SaSpec, Selector, Spi, SpiRequest,
+    Template, Xfrm,
+};
+
+use super::KernelBackend;
+
+/// More XFRM policies than this for one IKE policy means a selector no one writes by hand.
+const MAX_SELECTORS: usize = 64;
+
+/// XFRM, owned by this daemon through its reqid range (see `xfrm::Owner`).
+#[derive(Debug)]
+pub struct XfrmBackend {
+    pub xfrm: Xfrm,
+}
+
+impl KernelBackend for XfrmBackend {
+    async fn execute(&mut self, op: &KernelOp) -> KernelReply {
+        match self.run(op).await {
+            Ok(Some(spi)) => KernelReply::Spi(spi),
+            Ok(None) => KernelReply::Done,
+            Err(Failure::Kernel(e)) => KernelReply::Failed {
+                errno: e.errno().unwrap_or(0),
+                message: e.to_string(),
+            },
+            Err(Failure::Selector(message)) => KernelReply::Failed {
+                errno: libc_einval(),
+                message,
+            },
+        }
+    }
+
+    async fn flush(&mut self) -> Result<String, String> {
+        self.xfrm
+            .flush_owned()
+            .await
+            .map(|f| format!("{f:?}"))
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Why an operation failed: the kernel said no, or it could not be expressed to it.
+enum Failure {
+    Kernel(xfrm::Error),
+    Selector(String),
+}
+
+impl From<xfrm::Error> for Failure {
+    fn from(e: xfrm::Error) -> Failure {
+        Failure::Kernel(e)
+    }
+}
+
+/// EINVAL, as the kernel would answer a selector it cannot take.
+fn libc_einval() -> i32 {
+    22
+}
+
+impl XfrmBackend {
+    async fn run(&self, op: &KernelOp) -> Result<Option<u32>, Failure> {
+        match op {
+            KernelOp::AllocSpi {
+                src,
+                dst,
+                protocol,
+                reqid,
+            } => {
+                let request = SpiRequest {
+                    src: *src,
+                    dst: *dst,
+                    proto: proto(*protocol),
+                    mode: Mode::Tunnel,
+                    reqid: *reqid,
+                    // RFC 4303 2.1 reserves 1-255; strongSwan draws from 0xc0000000 up.
+                    range: 0xc000_0000..=0xcfff_ffff,
+                    acquire_seq: 0,
+                };
+                Ok(Some(self.xfrm.alloc_spi(&request).await?.0))
+            }
+            KernelOp::UpdateSa(params) => {
+                Ok(self.xfrm.update_sa(&sa_spec(params)).await.map(|_| None)?)
+            }
+            KernelOp::AddSa(params) => {
+                Ok(self.xfrm.add_sa(&sa_spec(params)).await.map(|_| None)?)
+            }
+            KernelOp::DelSa(sa) => Ok(self.xfrm.delete_sa(&sa_id(sa)).await.map(|_| None)?),
+            KernelOp::AddPolicy(p) => {
+                for spec in policy_specs(p)? {
+                    self.xfrm.add_policy(&spec).await?;
+                }
+                Ok(None)
+            }
+            KernelOp::DelPolicy(p) => {
+                for spec in policy_specs(p)? {
+                    self.xfrm.delete_policy(&spec.id).await?;
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn proto(protocol: core::IpsecProtocol) -> Proto {
+    match protocol {
+        core::IpsecProtocol::Esp => Proto::Esp,
+        core::IpsecProtocol::Ah => Proto::Ah,
+    }
+}
+
+fn mode(mode: core::Mode) -> Mode {
+    match mode {
+        core::Mode::Tunnel => Mode::Tunnel,
+        core::Mode::Transport => Mode::Transport,
+    }
+}
+
+fn sa_id(sa: &core::SaRef) -> SaId {
+    SaId {
+        dst: sa.dst,
+        spi: Spi(sa.spi),
+        proto: proto(sa.protocol),
+        mark: None,
+    }
+}
+
+fn integrity(integ: Integ) -> Integrity {
+    match integ {
+        Integ::HmacSha1_96 => Integrity::HmacSha1_96,
+        Integ::HmacSha256_128 => Integrity::HmacSha256_128,
+        Integ::HmacSha384_192 => Integrity::HmacSha384_192,
+        Integ::HmacSha512_256 => Integrity::HmacSha512_256,
+    }
+}
+
+fn crypto(params: &SaParams) -> Crypto {
+    let key = Key::from_slice(params.encr_key.as_bytes());
+    match (params.encr, &params.integ) {
+        (Encr::AesGcm16 { .. }, _) => Crypto::Aead {
+            alg: Aead::AesGcm16,
+            key,
+        },
+        (Encr::ChaCha20Poly1305, _) => Crypto::Aead {
+            alg: Aead::ChaCha20Poly1305,
+            key,
+        },
+        (Encr::AesCbc { .. }, Some((integ, integ_key))) => Crypto::AesCbc {
+            key,
+            integrity: integrity(*integ),
+            integrity_key: Key::from_slice(integ_key.as_bytes()),
+        },
+        // The core never pairs CBC without integrity; XFRM would refuse it anyway.
+        (Encr::AesCbc { .. }, None) => Crypto::AesCbc {
+            key,
+            integrity: Integrity::HmacSha256_128,
+            integrity_key: Key::from_slice(&[]),
+        },
+    }
+}
+
+fn limits(bytes: u64, packets: u64, seconds: u64) -> Limits {
+    let some = |v: u64| (v != 0).then_some(v);
+    Limits {
+        bytes: some(bytes),
+        packets: some(packets),
+        add_seconds: some(seconds),
+        use_seconds: None,
+    }
+}
+
+fn sa_spec(params: &SaParams) -> SaSpec {
+    let l = &params.lifetime;
+    SaSpec {
+        id: sa_id(&params.sa),
+        src: params.src,
+        mode: mode(params.mode),
+        reqid: params.reqid,
+        crypto: crypto(params),
+        selector: None,
+        encap: params
+            .encap
+            .map(|(sport, dport)| xfrm::Encap { sport, dport }),
+        replay_window: params.replay_window,
+        esn: params.esn,
+        lifetime: xfrm::Lifetime {
+            soft: limits(l.soft_bytes, l.soft_packets, l.soft_seconds),
+            hard: limits(l.hard_bytes, l.hard_packets, l.hard_seconds),
+        },
+        if_id: params.if_id,
+        set_mark: None,
+    }
+}
+
+/// The XFRM policies of one IKE policy: one per combination of covering prefixes and port
+/// masks of its two selectors.
+fn policy_specs(p: &PolicyParams) -> Result<Vec<PolicySpec>, Failure> {
+    let (src, dst) = (ranges(&p.src), ranges(&p.dst));
+    let (Some((src_prefixes, sports, proto_src)), Some((dst_prefixes, dports, _))) = (src, dst)
+    else {
+        return Err(Failure::Selector(
+            "traffic selector of a type XFRM cannot express".into(),
+        ));
+    };
+    let count = src_prefixes.len() * dst_prefixes.len() * sports.len() * dports.len();
+    if count > MAX_SELECTORS {
+        return Err(Failure::Selector(format!(
+            "traffic selectors need {count} XFRM policies; at most {MAX_SELECTORS}"
+        )));
+    }
+    let mut specs = Vec::with_capacity(count);
+    for s in &src_prefixes {
+        for d in &dst_prefixes {
+            for sport in &sports {
+                for dport in &dports {
+                    let mut selector = Selector::new(*s, *d)?;
+                    selector.proto = proto_src;
+                    selector.sport = *sport;
+                    selector.dport = *dport;
+                    specs.push(PolicySpec {
+                        id: PolicyId {
+                            selector,
+                            dir: direction(p.dir),
+                            mark: None,
+                            if_id: p.if_id,
+                        },
+                        action: Action::Allow,
+                        templates: vec![Template {
+                            src: p.tmpl_src,
+                            dst: p.tmpl_dst,
+                            proto: proto(p.protocol),
+                            mode: mode(p.mode),
+                            reqid: p.reqid,
+                            spi: None,
+                            optional: false,
+                        }],
+                        priority: Priority::Auto(PolicyClass::Ipsec),
+                        lifetime: xfrm::Lifetime::default(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(specs)
+}
+
+fn direction(dir: core::Direction) -> Direction {
+    match dir {
+        core::Direction::In => Direction::In,
+        core::Direction::Out => Direction::Out,
+        core::Direction::Fwd => Direction::Fwd,
+    }
+}
+
+/// A selector's address range as prefixes, its port range as masks, and its protocol.
+fn ranges(ts: &TrafficSelector) -> Option<(Vec<Prefix>, Vec<PortMatch>, u8)> {
+    let (start, end, protocol, ports) = match ts {
+        TrafficSelector::V4 {
+            protocol,
+            start_port,
+            end_port,
+            start,
+            end,
+        } => (
+            IpAddr::V4(*start),
+            IpAddr::V4(*end),
+            *protocol,
+            (*start_port, *end_port),
+        ),
+        TrafficSelector::V6 {
+            protocol,
+            start_port,
+            end_port,
+            start,
+            end,
+        } => (
+            IpAddr::V6(*start),
+            IpAddr::V6(*end),
+            *protocol,
+            (*start_port, *end_port),
+        ),
+        TrafficSelector::Other { .. } => return None,
+    };
+    Some((prefixes(start, end), port_masks(ports.0, ports.1), protocol))
+}
+
+/// The fewest prefixes that cover exactly `start..=end`.
+pub fn prefixes(start: IpAddr, end: IpAddr) -> Vec<Prefix> {
+    let bits: u32 = if start.is_ipv4() { 32 } else { 128 };
+    let as_int = |a: IpAddr| match a {
+        IpAddr::V4(v) => u128::from(u32::from(v)),
+        IpAddr::V6(v) => u128::from(v),
+    };
+    let to_addr = |n: u128| match start {
+        IpAddr::V4(_) => IpAddr::from((n as u32).to_be_bytes()),
+        IpAddr::V6(_) => IpAddr::from(n.to_be_bytes()),
+    };
+    let (mut lo, hi) = (as_int(start), as_int(end));
+    let mut out = Vec::new();
+    if lo > hi {
+        return out;
+    }
+    // The last address of the block of 2^size addresses starting at `lo`; `lo` is aligned to
+    // the block, so this cannot overflow.
+    let last_of = |lo: u128, size: u32| {
+        if size >= 128 {
+            u128::MAX
+        } else {
+            lo | ((1u128 << size) - 1)
+        }
+    };
+    loop {
+        // The largest block aligned at `lo` that does not pass `hi`.
+        let mut size = if lo == 0 {
+            bits
+        } else {
+            lo.trailing_zeros().min(bits)
+        };
+        while last_of(lo, size) > hi {
+            size -= 1;
+        }
+        let prefix = Prefix::new(to_addr(lo), (bits - size) as u8)
+            .unwrap_or_else(|_| Prefix::host(to_addr(lo)));
+        out.push(prefix);
+        let last = last_of(lo, size);
+        if last >= hi {
+            return out;
+        }
+        lo = last + 1;
+    }
+}
+
+/// Port masks covering exactly `start..=end`; OPAQUE (65535-0) and the full range are "any".
+pub fn port_masks(start: u16, end: u16) -> Vec<PortMatch> {
+    if (start == 0 && end == u16::MAX) || (start == u16::MAX && end == 0) {
+        return vec![PortMatch::ANY];
+    }
+    let (mut lo, hi) = (u32::from(start), u32::from(end));
+    let mut out = Vec::new();
+    while lo <= hi {
+        let mut size = if lo == 0 {
+            16
+        } else {
+            lo.trailing_zeros().min(16)
+        };
+        while size > 0 && lo + (1 << size) - 1 > hi {
+            size -= 1;
+        }
+        out.push(PortMatch {
+            port: lo as u16,
+            mask: (0xffffu32 << size) as u16,
+        });
+        lo += 1 << size;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> String {
+        s.to_owned()
+    }
+
+    fn show(prefixes: &[Prefix]) -> Vec<String> {
+        prefixes
+            .iter()
+            .map(|p| format!("{}/{}", p.addr(), p.prefix_len()))
+            .collect()
+    }
+
+    #[test]
+    fn ranges_become_exact_prefixes() {
+        let v4 = |a: &str| a.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            show(&prefixes(v4("198.51.100.0"), v4("198.51.100.255"))),
+            [p("198.51.100.0/24")]
+        );
+        assert_eq!(
+            show(&prefixes(v4("192.0.2.1"), v4("192.0.2.1"))),
+            [p("192.0.2.1/32")]
+        );
+        assert_eq!(
+            show(&prefixes(v4("0.0.0.0"), v4("255.255.255.255"))),
+            [p("0.0.0.0/0")]
+        );
+        assert_eq!(
+            show(&prefixes(v4("192.0.2.1"), v4("192.0.2.6"))),
+            [
+                p("192.0.2.1/32"),
+                p("192.0.2.2/31"),
+                p("192.0.2.4/31"),
+                p("192.0.2.6/32")
+            ]
+        );
+        let v6 = |a: &str| a.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            show(&prefixes(v6("2001:db8::"), v6("2001:db8::ffff"))),
+            [p("2001:db8::/112")]
+        );
+        assert_eq!(
+            show(&prefixes(
+                v6("::"),
+                v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
+            )),
+            [p("::/0")]
+        );
+    }
+
+    #[test]
+    fn port_ranges_become_masks() {
+        assert_eq!(port_masks(0, 65535), [PortMatch::ANY]);
+        assert_eq!(port_masks(65535, 0), [PortMatch::ANY]);
+        assert_eq!(port_masks(443, 443), [PortMatch::exactly(443)]);
+        let masks = port_masks(1024, 2047);
+        assert_eq!(
+            masks,
+            [PortMatch {
+                port: 1024,
+                mask: 0xfc00
+            }]
+        );
+        assert_eq!(port_masks(5, 7).len(), 2);
+    }
+}

@@ -1,0 +1,24 @@
+# Two ikerd instances, on moon and sun, bring up the PSK site-to-site tunnel (moon initiates at
+# start-up); alice's pings reach bob through it. The log shows each side's SAs and policies as
+# the kernel holds them, and ikerd's own account: scripts/demo runs this scenario.
+# needs: ikerd
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/peers.sh"
+
+topology_site_to_site
+site_config sun "$(host_dir sun)"
+E2E_CHILD_EXTRA="start_action = start" site_config moon "$(host_dir moon)"
+start_ikerd sun "$(host_dir sun)"
+start_ikerd moon "$(host_dir moon)"
+wait_for_sas moon 2 15
+wait_for_sas sun 2 5
+expect_tunnel_traffic "$(esp_spi moon $MOON_EXT $SUN_EXT)" "$(esp_spi moon $SUN_EXT $MOON_EXT)"
+
+for host in moon sun; do
+	echo "== $host: ip -s xfrm state"
+	ip_in $host -s xfrm state list | sed -E 's/(enc|auth|aead) ([^ ]+) 0x[0-9a-f]+/\1 \2 <key>/'
+	echo "== $host: ip xfrm policy"
+	ip_in $host xfrm policy list
+	echo "== $host: ikerd's log"
+	grep -E 'established|listening|CHILD_SA|IKE SA' "$(host_dir $host)/ikerd.log"
+done

@@ -1,0 +1,102 @@
+# Real IKE daemons in the e2e topology: strongSwan's charon and ikerd, on moon or sun, each with
+# a swanctl.conf for the site-to-site tunnel between alice's and bob's networks. Source after
+# lib.sh. Every process runs inside a scenario namespace, so lib.sh's clean-up ends it.
+
+E2E_ROOT=$(readlink -f "$(dirname "${BASH_SOURCE[0]}")/../..")
+IKERD_SCRIPT=$E2E_NAME
+source "$E2E_ROOT/scripts/lib/prereqs.sh"
+source "$E2E_ROOT/scripts/lib/peers.sh"
+# peers.sh records what it starts here; lib.sh's clean-up stops everything in our namespaces.
+pids=()
+# Its errors are this scenario's failures.
+die() { fail "$*"; }
+
+# The daemons' folders (configuration, sockets, logs) live on the machine's own file system:
+# the scenario's output folder may be shared from a VM host (9p), where no Unix socket can be
+# made. Their logs are copied there when the scenario ends.
+E2E_WORK=$(mktemp -d "/tmp/$E2E_PREFIX.XXXXXX")
+collect_logs() {
+	local host
+	for host in moon sun; do
+		[ -d "$E2E_WORK/$host" ] || continue
+		mkdir -p "$E2E_DIR/$host"
+		cp "$E2E_WORK/$host"/*.log "$E2E_WORK/$host"/*.out "$E2E_WORK/$host"/*.conf "$E2E_DIR/$host/" 2>/dev/null || true
+	done
+	rm -rf "$E2E_WORK"
+}
+trap 'collect_logs; cleanup_hosts' EXIT
+
+# host_dir HOST: the folder of HOST's daemon.
+host_dir() { echo "$E2E_WORK/$1"; }
+
+# The IKE and ESP proposals both sides are configured with.
+E2E_IKE_PROPOSALS=${E2E_IKE_PROPOSALS:-aes256gcm16-prfsha384-x25519}
+E2E_ESP_PROPOSALS=${E2E_ESP_PROPOSALS:-aes128-sha256-noesn}
+
+# site_config HOST DIR: moon's or sun's swanctl.conf (and a strongswan.conf for charon) in DIR
+# for the tunnel "net-net" (PSK, FQDN identities moon.example and sun.example).
+site_config() {
+	local host=$1 dir=$2 me peer my_net peer_net other
+	if [ "$host" = moon ]; then
+		me=$MOON_EXT peer=$SUN_EXT my_net=$ALICE_NET peer_net=$BOB_NET other=sun
+	else
+		me=$SUN_EXT peer=$MOON_EXT my_net=$BOB_NET peer_net=$ALICE_NET other=moon
+	fi
+	charon_config "$dir" net-net "$me" "$peer" "$E2E_IKE_PROPOSALS" "$host.example" "$other.example" \
+		"local_ts = $my_net
+remote_ts = $peer_net
+esp_proposals = $E2E_ESP_PROPOSALS${E2E_CHILD_EXTRA:+
+$E2E_CHILD_EXTRA}"
+}
+
+# start_ikerd HOST DIR: runs ikerd (built on the host by scripts/e2e) in HOST with
+# DIR/swanctl.conf; returns once it listens.
+start_ikerd() {
+	local host=$1 dir=$2 bin
+	bin=$(cat "${E2E_ARTIFACTS:?}/ikerd" 2>/dev/null) && [ -x "$bin" ] ||
+		fail "ikerd was not built (run the scenario through scripts/e2e)"
+	# `ip netns exec` execs ikerd, so $! is ikerd's own PID (a function in the background would
+	# be a subshell's).
+	ip netns exec "$(ns "$host")" "$bin" --config "$dir/swanctl.conf" --run-dir "$dir/run" \
+		--log-level debug >"$dir/ikerd.log" 2>&1 &
+	echo $! >"$dir/ikerd.pid"
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$dir/ikerd.log" 2>/dev/null && return 0
+		kill -0 $! 2>/dev/null || fail "ikerd on $host exited: $(tail -n 3 "$dir/ikerd.log" | tr '\n' ' ')"
+		sleep 0.1
+	done
+	fail "ikerd on $host did not start listening"
+}
+
+# stop_ikerd HOST DIR: stops HOST's ikerd with SIGTERM and waits for it to exit.
+stop_ikerd() {
+	local host=$1 dir=$2 pid
+	pid=$(cat "$dir/ikerd.pid" 2>/dev/null)
+	[ -n "$pid" ] || fail "no ikerd running on $host"
+	kill -TERM "$pid"
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	fail "ikerd on $host did not exit within 10 s of SIGTERM"
+}
+
+# esp_spi HOST SRC DST: the SPI of HOST's ESP SA from SRC to DST (fails when there is none).
+esp_spi() {
+	local spi
+	spi=$(ip_in "$1" xfrm state list src "$2" dst "$3" proto esp | sed -nE 's/.* spi (0x[0-9a-f]+) .*/\1/p' | head -n 1)
+	[ -n "$spi" ] || fail "$1 has no ESP SA $2 -> $3"
+	echo "$spi"
+}
+
+# wait_for_sas HOST COUNT SECONDS [exactly]: waits until HOST has at least (or exactly) COUNT
+# ESP SAs.
+wait_for_sas() {
+	local host=$1 count=$2 tries=$(($3 * 10)) exact=${4:-} n
+	for _ in $(seq "$tries"); do
+		n=$(ip_in "$host" xfrm state list proto esp | grep -c '^src ' || true)
+		if [ -n "$exact" ]; then [ "$n" -eq "$count" ] && return 0; else [ "$n" -ge "$count" ] && return 0; fi
+		sleep 0.1
+	done
+	fail "$host has $n ESP SAs after ${3}s; expected ${exact:+exactly }$count"
+}
