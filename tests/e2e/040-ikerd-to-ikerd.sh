@@ -16,7 +16,7 @@ expect_tunnel_traffic "$(esp_spi moon $MOON_EXT $SUN_EXT)" "$(esp_spi moon $SUN_
 
 for host in moon sun; do
 	echo "== $host: ip -s xfrm state"
-	ip_in $host -s xfrm state list | sed -E 's/(enc|auth|aead) ([^ ]+) 0x[0-9a-f]+/\1 \2 <key>/'
+	ip_in $host -s xfrm state list | sed -E 's/(enc|auth|auth-trunc|aead) ([^ ]+) 0x[0-9a-f]+/\1 \2 <key>/'
 	echo "== $host: ip xfrm policy"
 	ip_in $host xfrm policy list
 	echo "== $host: ikerd's log"

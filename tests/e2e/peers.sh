@@ -24,7 +24,8 @@ collect_logs() {
 	done
 	rm -rf "$E2E_WORK"
 }
-trap 'collect_logs; cleanup_hosts' EXIT
+# The daemons are this shell's background jobs: disowned, their ends go unannounced.
+trap 'disown -a 2>/dev/null; collect_logs; cleanup_hosts' EXIT
 
 # host_dir HOST: the folder of HOST's daemon.
 host_dir() { echo "$E2E_WORK/$1"; }
