@@ -496,3 +496,36 @@ fn root_cancelled_requests_leave_the_client_usable() {
         assert_eq!(x.policy(&extra.id).await.unwrap().id, extra.id);
     });
 }
+
+#[test]
+#[ignore = "root: needs CAP_NET_ADMIN"]
+fn root_invalid_changes_fail_alone_without_reaching_the_kernel() {
+    block_on(async {
+        let ns = NetNs::create().unwrap();
+        let x = Xfrm::open_in(&ns).unwrap();
+        let mut short_key = gcm_sa(ip_addr("192.0.2.1"), ip_addr("192.0.2.2"), 0xc000_0100);
+        short_key.crypto = xfrm::Crypto::Aead {
+            alg: xfrm::Aead::AesGcm16,
+            key: xfrm::Key::new(vec![1; 16]),
+        };
+        let mut mixed = tunnel_policy(Direction::In, OWNED_REQID);
+        mixed.templates[0].dst = ip_addr("2001:db8::2");
+        let changes = [
+            Change::AddPolicy(tunnel_policy(Direction::Out, OWNED_REQID)),
+            Change::AddSa(short_key),
+            Change::AddPolicy(mixed),
+            Change::AddPolicy(tunnel_policy(Direction::Fwd, OWNED_REQID)),
+        ];
+        let results = x.apply(&changes).await.unwrap();
+        let kinds: Vec<Option<ErrorKind>> = results
+            .iter()
+            .map(|r| r.as_ref().err().map(|e| e.kind()))
+            .collect();
+        let bad = Some(ErrorKind::BadInput);
+        assert_eq!(kinds, [None, bad, bad, None]);
+        let err = results[1].as_ref().unwrap_err().to_string();
+        assert!(err.starts_with("add SA: rfc4106(gcm(aes)) takes"), "{err}");
+        assert_eq!(x.policies().await.unwrap().len(), 2);
+        assert_eq!(x.sad_info().await.unwrap().sas, 0);
+    });
+}
