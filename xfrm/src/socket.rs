@@ -141,7 +141,7 @@ impl XfrmSocket {
         Ok(parsed)
     }
 
-    fn next_seq(&mut self) -> u32 {
+    pub(crate) fn next_seq(&mut self) -> u32 {
         // Sequence 0 is what the kernel's multicast messages carry; never use it.
         self.seq = self.seq.wrapping_add(1).max(1);
         self.seq
@@ -200,8 +200,14 @@ impl XfrmSocket {
             let n = self.recv_datagram().await?;
             for parsed in parse_datagram(&self.rx[..n]) {
                 let seq = parsed.seq;
+                // Sequence numbers are consecutive within a window, except where they wrap
+                // past 0, which is skipped: then search.
                 let slot = seq.wrapping_sub(first) as usize;
-                match window.get_mut(slot).filter(|p| p.seq == seq) {
+                let hit = match window.get(slot) {
+                    Some(p) if p.seq == seq => Some(slot),
+                    _ => window.iter().position(|p| p.seq == seq),
+                };
+                match hit.and_then(|i| window.get_mut(i)) {
                     Some(p) => p.absorb(parsed),
                     // A late answer to a request whose caller gave up: wipe and forget it.
                     None => {

@@ -252,3 +252,42 @@ fn random_bodies_of_every_decoded_type_never_panic() {
         }
     }
 }
+
+#[test]
+#[ignore = "root: needs CAP_NET_ADMIN"]
+fn root_sequence_numbers_wrap_past_zero_within_a_window() {
+    use netlink_packet_xfrm::policy::GetSpdInfoMessage;
+
+    let ns = crate::NetNs::create().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut socket = XfrmSocket::open(Some(&ns), 0).unwrap();
+        socket.seq = u32::MAX - 2;
+        let requests = (0..5)
+            .map(|_| Request {
+                msg: XfrmMessage::GetSpdInfo(GetSpdInfoMessage { flags: 0 }),
+                dump: false,
+            })
+            .collect();
+        let limit = std::time::Duration::from_secs(5);
+        let outcomes = tokio::time::timeout(limit, socket.transact(requests))
+            .await
+            .expect("the window never completed")
+            .unwrap();
+        assert_eq!(outcomes.len(), 5);
+        for outcome in outcomes {
+            let Outcome::Done(replies) = outcome else {
+                panic!("{outcome:?}")
+            };
+            assert!(
+                matches!(replies[..], [XfrmMessage::NewSpdInfo(_)]),
+                "{replies:?}"
+            );
+        }
+        // 0 was skipped: MAX-1, MAX, 1, 2, 3.
+        assert_eq!(socket.next_seq(), 4);
+    });
+}
