@@ -7,7 +7,12 @@
 //! what ikerd owns ([`Owner`]). [`Events`] delivers ACQUIRE, EXPIRE, POLEXPIRE and MAPPING.
 //! Errors ([`Error`]) name the operation and the errno and say what to do; their
 //! [`ErrorKind`] tells EEXIST from ESRCH. Key bytes live in [`Key`]s, wiped on drop, and every
-//! buffer that carried them to or from the kernel is wiped too.
+//! buffer that carried them to or from the kernel is wiped too. [`Xfrm::migrate`] moves SAs
+//! and policies to new endpoints (MOBIKE); [`Xfrm::sad_info`] and [`Xfrm::spd_info`] count.
+//!
+//! [`Rtnetlink`] adds virtual IPs, puts routes to tunnelled networks in table 220 behind a
+//! rule (strongSwan's convention) and finds the source address for a destination;
+//! [`NetEvents`] reports address and link changes.
 
 mod algorithm;
 mod client;

@@ -17,9 +17,9 @@ use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteProtocol};
-use rtnetlink::packet_route::rule::RuleAction;
+use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use rtnetlink::sys::SocketAddr;
-use rtnetlink::{AddressMessageBuilder, MulticastGroup, RouteMessageBuilder};
+use rtnetlink::{AddressMessageBuilder, IpVersion, MulticastGroup, RouteMessageBuilder};
 
 use crate::error::{Error, Op, Result};
 use crate::netns::NetNs;
@@ -177,6 +177,40 @@ impl Rtnetlink {
         }
     }
 
+    /// Removes the rule [`Rtnetlink::install_rule`] added for the family of `family_of`, if
+    /// it is there (at shutdown, as strongSwan does).
+    pub async fn remove_rule(&self, family_of: IpAddr) -> Result<()> {
+        let version = if family_of.is_ipv4() {
+            IpVersion::V4
+        } else {
+            IpVersion::V6
+        };
+        let rules: Vec<RuleMessage> = self
+            .handle
+            .rule()
+            .get(version)
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| rtnl_error(Op::DeleteRule, e))?;
+        let RouteTable {
+            table,
+            rule_priority,
+        } = self.table;
+        for rule in rules
+            .into_iter()
+            .filter(|r| rule_is(r, table, rule_priority))
+        {
+            self.handle
+                .rule()
+                .del(rule)
+                .execute()
+                .await
+                .map_err(|e| rtnl_error(Op::DeleteRule, e))?;
+        }
+        Ok(())
+    }
+
     /// Adds a route to a tunnel's remote network in the tunnel table.
     pub async fn add_tunnel_route(&self, route: &TunnelRoute) -> Result<()> {
         let msg = self.route_message(route, Op::AddRoute)?;
@@ -245,6 +279,21 @@ impl Rtnetlink {
             .protocol(RouteProtocol::Static)
             .build())
     }
+}
+
+/// Whether `rule` sends lookups to `table` at `priority`. Tables above 255 are only in the
+/// FRA_TABLE attribute; the header's u8 then says RT_TABLE_UNSPEC (0).
+fn rule_is(rule: &RuleMessage, table: u32, priority: u32) -> bool {
+    let attr_table = rule.attributes.iter().find_map(|a| match a {
+        RuleAttribute::Table(t) => Some(*t),
+        _ => None,
+    });
+    let rule_table = attr_table.unwrap_or(u32::from(rule.header.table));
+    let rule_priority = rule.attributes.iter().find_map(|a| match a {
+        RuleAttribute::Priority(p) => Some(*p),
+        _ => None,
+    });
+    rule_table == table && rule_priority == Some(priority)
 }
 
 fn address_message(ifindex: u32, addr: IpAddr, prefix_len: u8) -> AddressMessage {
@@ -465,6 +514,26 @@ mod tests {
         assert_eq!(
             net_event(RouteNetlinkMessage::NewAddress(address(vec![]))),
             None
+        );
+    }
+
+    #[test]
+    fn rule_is_matched_by_table_and_priority() {
+        let mut rule = RuleMessage::default();
+        rule.header.table = 220;
+        rule.attributes = vec![RuleAttribute::Priority(220)];
+        assert!(rule_is(&rule, 220, 220));
+        assert!(!rule_is(&rule, 220, 221));
+        assert!(!rule_is(&rule, 254, 220));
+        // A table above 255 is only in the attribute.
+        rule.header.table = 0;
+        rule.attributes.push(RuleAttribute::Table(1000));
+        assert!(rule_is(&rule, 1000, 220));
+        rule.attributes
+            .retain(|a| !matches!(a, RuleAttribute::Priority(_)));
+        assert!(
+            !rule_is(&rule, 1000, 220),
+            "a rule without priority is not ours"
         );
     }
 

@@ -111,6 +111,19 @@ fn root_tunnel_routes_go_to_table_220_behind_a_rule() {
         assert_eq!(rt.source_for(addr("203.0.113.5")).await.unwrap(), None);
         let gone = rt.delete_tunnel_route(&route).await.unwrap_err();
         assert_eq!(gone.kind(), ErrorKind::NotFound, "{gone}");
+
+        for family in [addr("192.0.2.1"), addr("2001:db8::1")] {
+            rt.remove_rule(family).await.unwrap();
+            rt.remove_rule(family).await.unwrap();
+        }
+        let rules = ns.run(|| ip(&["rule", "list"])).unwrap();
+        assert!(!rules.contains("lookup 220"), "{rules}");
+        assert!(
+            rules.contains("lookup main"),
+            "the main table's rule went too: {rules}"
+        );
+        let rules6 = ns.run(|| ip(&["-6", "rule", "list"])).unwrap();
+        assert!(!rules6.contains("lookup 220"), "{rules6}");
     });
 }
 
