@@ -150,11 +150,17 @@ pub(crate) fn event_of(msg: &XfrmMessage) -> Option<Event> {
 }
 
 fn acquire(a: &UserAcquire, attrs: &[XfrmAttrs]) -> Acquire {
-    let v4 = a.policy.selector.family == wire::AF_INET || a.selector.family == wire::AF_INET;
     let template = attrs.iter().find_map(|attr| match attr {
         XfrmAttrs::Template(ts) => ts.first().copied(),
         _ => None,
     });
+    // struct xfrm_user_acquire has no family of its own. The SA's endpoints are the
+    // template's, which may differ from the traffic's (IPv4 in an IPv6 tunnel).
+    let v4 = match template.map(|t| t.family) {
+        Some(wire::AF_INET) => true,
+        Some(wire::AF_INET6) => false,
+        _ => a.policy.selector.family == wire::AF_INET || a.selector.family == wire::AF_INET,
+    };
     Acquire {
         src: wire::addr_from_wire(&a.saddr, v4),
         dst: wire::addr_from_wire(&a.id.daddr, v4),
@@ -266,6 +272,25 @@ mod tests {
         assert_eq!(acq.proto, Some(Proto::Esp));
         assert_eq!(acq.dst, "192.0.2.2".parse::<IpAddr>().unwrap());
         assert_eq!(acq.policy_dir, Some(Direction::Out));
+    }
+
+    #[test]
+    fn acquire_endpoints_take_the_template_family() {
+        let outer = "2001:db8::2".parse::<IpAddr>().unwrap();
+        let mut a = UserAcquire::default();
+        a.id.daddr = Address::from_ip(&outer);
+        a.policy.selector.family = wire::AF_INET;
+        a.selector.family = wire::AF_INET;
+        let mut t = UserTemplate::default();
+        t.destination(&outer);
+        let msg = XfrmMessage::Acquire(AcquireMessage {
+            acquire: a,
+            nlas: vec![XfrmAttrs::Template(vec![t])],
+        });
+        let Some(Event::Acquire(acq)) = event_of(&msg) else {
+            panic!("not an acquire")
+        };
+        assert_eq!(acq.dst, outer);
     }
 
     #[test]
