@@ -103,18 +103,28 @@ impl Endpoint {
         self.sas.values()
     }
 
-    /// Runs `f` on the SA with our SPI `spi`, then files its kernel operations and removes it
-    /// if it died.
+    /// Runs `f` on the SA with our SPI `spi` (see [`Endpoint::run_sa`]).
     fn with_sa(
         &mut self,
         now: Instant,
         spi: IkeSpi,
         f: impl FnOnce(&mut IkeSa, &mut Ctx<'_>),
     ) -> Vec<Output> {
+        match self.sas.remove(&spi) {
+            Some(sa) => self.run_sa(now, sa, f),
+            None => Vec::new(),
+        }
+    }
+
+    /// Runs `f` on `sa` with a context for this call, then files the SA and the kernel
+    /// operations it issued, or drops it if it died.
+    fn run_sa(
+        &mut self,
+        now: Instant,
+        mut sa: IkeSa,
+        f: impl FnOnce(&mut IkeSa, &mut Ctx<'_>),
+    ) -> Vec<Output> {
         let mut out = Vec::new();
-        let Some(mut sa) = self.sas.remove(&spi) else {
-            return out;
-        };
         let mut ctx = Ctx {
             now,
             rng: self.rng.as_mut(),
@@ -199,21 +209,10 @@ impl Endpoint {
         else {
             return Vec::new();
         };
-        let mut sa = IkeSa::new(conn, Role::Responder, local, remote, now);
-        let mut out = Vec::new();
-        let mut ctx = Ctx {
-            now,
-            rng: self.rng.as_mut(),
-            out: &mut out,
-            next_op: &mut self.next_op,
-            retransmit: &self.settings.retransmit,
-            next_reqid: &mut self.next_reqid,
-            issued: Vec::new(),
-        };
-        sa.on_init_request(&mut ctx, header, bytes, request);
-        let issued = std::mem::take(&mut ctx.issued);
-        self.file(sa, issued);
-        out
+        let sa = IkeSa::new(conn, Role::Responder, local, remote, now);
+        self.run_sa(now, sa, |sa, ctx| {
+            sa.on_init_request(ctx, header, bytes, request)
+        })
     }
 
     /// The first connection whose addresses admit this pair.
@@ -270,21 +269,8 @@ impl Endpoint {
         };
         let local = SocketAddr::new(conn.local_addr, crate::IKE_PORT);
         let remote = SocketAddr::new(conn.remote_addr, crate::IKE_PORT);
-        let mut sa = IkeSa::new(conn, Role::Initiator, local, remote, now);
-        let mut out = Vec::new();
-        let mut ctx = Ctx {
-            now,
-            rng: self.rng.as_mut(),
-            out: &mut out,
-            next_op: &mut self.next_op,
-            retransmit: &self.settings.retransmit,
-            next_reqid: &mut self.next_reqid,
-            issued: Vec::new(),
-        };
-        sa.initiate(&mut ctx);
-        let issued = std::mem::take(&mut ctx.issued);
-        self.file(sa, issued);
-        out
+        let sa = IkeSa::new(conn, Role::Initiator, local, remote, now);
+        self.run_sa(now, sa, |sa, ctx| sa.initiate(ctx))
     }
 
     /// Time passed: retransmissions, give-ups, liveness checks.

@@ -38,6 +38,17 @@ fn intersect_range<T: Ord + Copy>(a: (T, T), b: (T, T)) -> Option<(T, T)> {
     (start <= end).then_some((start, end))
 }
 
+/// Protocol, ports and address range common to two selectors of one family.
+type Common<A> = (u8, (u16, u16), (A, A));
+
+fn meet<A: Ord + Copy>(a: Common<A>, b: Common<A>) -> Option<Common<A>> {
+    Some((
+        intersect_protocol(a.0, b.0)?,
+        intersect_ports(a.1, b.1)?,
+        intersect_range(a.2, b.2)?,
+    ))
+}
+
 /// The selector both `a` and `b` cover, if any (same family; protocol, ports and addresses
 /// intersected).
 pub fn intersect(a: &TrafficSelector, b: &TrafficSelector) -> Option<TrafficSelector> {
@@ -59,9 +70,8 @@ pub fn intersect(a: &TrafficSelector, b: &TrafficSelector) -> Option<TrafficSele
                 end: zb,
             },
         ) => {
-            let protocol = intersect_protocol(*pa, *pb)?;
-            let (start_port, end_port) = intersect_ports((*sa, *ea), (*sb, *eb))?;
-            let (start, end): (Ipv4Addr, Ipv4Addr) = intersect_range((*aa, *za), (*ab, *zb))?;
+            let (protocol, (start_port, end_port), (start, end)) =
+                meet::<Ipv4Addr>((*pa, (*sa, *ea), (*aa, *za)), (*pb, (*sb, *eb), (*ab, *zb)))?;
             Some(V4 {
                 protocol,
                 start_port,
@@ -86,9 +96,8 @@ pub fn intersect(a: &TrafficSelector, b: &TrafficSelector) -> Option<TrafficSele
                 end: zb,
             },
         ) => {
-            let protocol = intersect_protocol(*pa, *pb)?;
-            let (start_port, end_port) = intersect_ports((*sa, *ea), (*sb, *eb))?;
-            let (start, end): (Ipv6Addr, Ipv6Addr) = intersect_range((*aa, *za), (*ab, *zb))?;
+            let (protocol, (start_port, end_port), (start, end)) =
+                meet::<Ipv6Addr>((*pa, (*sa, *ea), (*aa, *za)), (*pb, (*sb, *eb), (*ab, *zb)))?;
             Some(V6 {
                 protocol,
                 start_port,
