@@ -265,34 +265,12 @@ fn direction(dir: core::Direction) -> Direction {
 
 /// A selector's address range as prefixes, its port range as masks, and its protocol.
 fn ranges(ts: &TrafficSelector) -> Option<(Vec<Prefix>, Vec<PortMatch>, u8)> {
-    let (start, end, protocol, ports) = match ts {
-        TrafficSelector::V4 {
-            protocol,
-            start_port,
-            end_port,
-            start,
-            end,
-        } => (
-            IpAddr::V4(*start),
-            IpAddr::V4(*end),
-            *protocol,
-            (*start_port, *end_port),
-        ),
-        TrafficSelector::V6 {
-            protocol,
-            start_port,
-            end_port,
-            start,
-            end,
-        } => (
-            IpAddr::V6(*start),
-            IpAddr::V6(*end),
-            *protocol,
-            (*start_port, *end_port),
-        ),
-        TrafficSelector::Other { .. } => return None,
-    };
-    Some((prefixes(start, end), port_masks(ports.0, ports.1), protocol))
+    let r = ts.range()?;
+    Some((
+        prefixes(r.start, r.end),
+        port_masks(r.start_port, r.end_port),
+        r.protocol,
+    ))
 }
 
 /// The fewest prefixes that cover exactly `start..=end`.

@@ -13,7 +13,7 @@ use crate::kernel::{
 use crate::wire::message::Payload;
 use crate::wire::sa::Proposal;
 use crate::wire::ts::TrafficSelector;
-use crate::wire::{EncrId, EsnId, IntegId, MessageId, TransformType};
+use crate::wire::{EsnId, MessageId, TransformType};
 
 /// An installed Child SA pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,17 +97,11 @@ pub struct ChildAlgorithms {
 impl ChildAlgorithms {
     /// Reads the chosen proposal; None when it names something we cannot install.
     pub fn of(proposal: &Proposal) -> Option<ChildAlgorithms> {
-        let find = |ty| proposal.transforms.iter().find(|t| t.ty == ty);
-        let encr = find(TransformType::ENCR)?;
-        let encr = Encr::from_transform(EncrId(encr.id), encr.key_length()).ok()?;
-        let integ = match find(TransformType::INTEG) {
-            Some(t) if t.id != 0 => Some(Integ::from_id(IntegId(t.id)).ok()?),
-            _ => None,
-        };
-        if encr.is_aead() == integ.is_some() {
-            return None;
-        }
-        let esn = find(TransformType::ESN).is_some_and(|t| t.id == EsnId::ESN.0);
+        let (encr, integ) = crate::task::encr_integ(proposal)?;
+        let esn = proposal
+            .transforms
+            .iter()
+            .any(|t| t.ty == TransformType::ESN && t.id == EsnId::ESN.0);
         Some(ChildAlgorithms { encr, integ, esn })
     }
 

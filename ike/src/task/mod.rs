@@ -18,8 +18,9 @@ use crate::crypto::prf::Prf;
 use crate::wire::sa::Proposal;
 use crate::wire::{EncrId, IntegId, KeId, PrfId, TransformType};
 
-/// The IKE SA algorithms and key exchange of a chosen IKE proposal.
-pub(crate) fn ike_suite(proposal: &Proposal) -> Option<(IkeSuite, KeId)> {
+/// The encryption and integrity algorithms of a chosen proposal, if we implement them and
+/// they go together (an AEAD alone, or a cipher with an integrity algorithm).
+pub(crate) fn encr_integ(proposal: &Proposal) -> Option<(Encr, Option<Integ>)> {
     let find = |ty| proposal.transforms.iter().find(|t| t.ty == ty);
     let encr = find(TransformType::ENCR)?;
     let encr = Encr::from_transform(EncrId(encr.id), encr.key_length()).ok()?;
@@ -27,9 +28,13 @@ pub(crate) fn ike_suite(proposal: &Proposal) -> Option<(IkeSuite, KeId)> {
         Some(t) if t.id != 0 => Some(Integ::from_id(IntegId(t.id)).ok()?),
         _ => None,
     };
-    if encr.is_aead() == integ.is_some() {
-        return None;
-    }
+    (encr.is_aead() != integ.is_some()).then_some((encr, integ))
+}
+
+/// The IKE SA algorithms and key exchange of a chosen IKE proposal.
+pub(crate) fn ike_suite(proposal: &Proposal) -> Option<(IkeSuite, KeId)> {
+    let find = |ty| proposal.transforms.iter().find(|t| t.ty == ty);
+    let (encr, integ) = encr_integ(proposal)?;
     let prf = Prf::from_id(PrfId(find(TransformType::PRF)?.id)).ok()?;
     let ke = KeId(find(TransformType::KE)?.id);
     Some((IkeSuite { encr, integ, prf }, ke))

@@ -32,7 +32,7 @@
 //! Selectors of other types (TS_SECLABEL, RFC 9478) keep their bytes so they survive a round
 //! trip.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{Error, PayloadBody, TsType, be16, need};
 
@@ -70,7 +70,50 @@ pub enum TrafficSelector {
     },
 }
 
+/// An address-range selector of either family, in one shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressRange {
+    pub protocol: u8,
+    pub start_port: u16,
+    pub end_port: u16,
+    pub start: IpAddr,
+    pub end: IpAddr,
+}
+
 impl TrafficSelector {
+    /// The selector as a range of addresses of its family; None for opaque types.
+    pub fn range(&self) -> Option<AddressRange> {
+        match *self {
+            TrafficSelector::V4 {
+                protocol,
+                start_port,
+                end_port,
+                start,
+                end,
+            } => Some(AddressRange {
+                protocol,
+                start_port,
+                end_port,
+                start: start.into(),
+                end: end.into(),
+            }),
+            TrafficSelector::V6 {
+                protocol,
+                start_port,
+                end_port,
+                start,
+                end,
+            } => Some(AddressRange {
+                protocol,
+                start_port,
+                end_port,
+                start: start.into(),
+                end: end.into(),
+            }),
+            TrafficSelector::Other { .. } => None,
+        }
+    }
+
     fn buffer_len(&self) -> usize {
         match self {
             TrafficSelector::V4 { .. } => V4_LEN,

@@ -11,41 +11,23 @@ use super::value::{Value, hex};
 
 /// One selector: its strongSwan form in the text, every field in JSON.
 pub fn describe(ts: &TrafficSelector) -> Value {
-    match ts {
-        TrafficSelector::V4 {
-            protocol,
-            start_port,
-            end_port,
-            start,
-            end,
-        } => range(
-            TsType::TS_IPV4_ADDR_RANGE,
-            (*start).into(),
-            (*end).into(),
-            *protocol,
-            (*start_port, *end_port),
-        ),
-        TrafficSelector::V6 {
-            protocol,
-            start_port,
-            end_port,
-            start,
-            end,
-        } => range(
-            TsType::TS_IPV6_ADDR_RANGE,
-            (*start).into(),
-            (*end).into(),
-            *protocol,
-            (*start_port, *end_port),
-        ),
-        TrafficSelector::Other { ty, second, data } => Value::brief(
-            format!("{ty} {}", hex(data)),
-            Value::Obj(vec![
-                ("type", named(ty.name(), ty.0.into())),
-                ("second_byte", u64::from(*second).into()),
-                ("data", Value::str(hex(data))),
-            ]),
-        ),
+    let ty = match ts {
+        TrafficSelector::V4 { .. } => TsType::TS_IPV4_ADDR_RANGE,
+        TrafficSelector::V6 { .. } => TsType::TS_IPV6_ADDR_RANGE,
+        TrafficSelector::Other { ty, second, data } => {
+            return Value::brief(
+                format!("{ty} {}", hex(data)),
+                Value::Obj(vec![
+                    ("type", named(ty.name(), ty.0.into())),
+                    ("second_byte", u64::from(*second).into()),
+                    ("data", Value::str(hex(data))),
+                ]),
+            );
+        }
+    };
+    match ts.range() {
+        Some(r) => range(ty, r.start, r.end, r.protocol, (r.start_port, r.end_port)),
+        None => Value::str(String::new()),
     }
 }
 
