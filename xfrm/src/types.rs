@@ -254,7 +254,8 @@ pub struct Counters {
     pub add_time: u64,
     /// Seconds since the epoch when the SA first carried a packet (0: never).
     pub use_time: u64,
-    /// Seconds since the epoch of the last packet (XFRMA_LASTUSED), when the kernel says.
+    /// Seconds since the epoch of the last packet (XFRMA_LASTUSED), when the kernel says:
+    /// Linux 6.1 (Debian 12) did not, for SAs carrying traffic in our tests.
     pub last_used: Option<u64>,
     /// Packets dropped by the replay check.
     pub replay_dropped: u32,
