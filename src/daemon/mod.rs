@@ -159,6 +159,11 @@ impl<K: KernelBackend> Daemon<K> {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
         let mut hup = signal(SignalKind::hangup())?;
+        // Sockets are bound and the configuration is in: systemd (Type=notify) may go on.
+        notify(&[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status("running"),
+        ]);
         loop {
             let deadline = self
                 .endpoint
@@ -186,6 +191,7 @@ impl<K: KernelBackend> Daemon<K> {
     /// is left of ours in the kernel.
     async fn shutdown(&mut self) {
         info!("shutting down");
+        notify(&[sd_notify::NotifyState::Stopping]);
         for name in self.names.clone() {
             let outputs = self
                 .endpoint
@@ -206,6 +212,13 @@ impl<K: KernelBackend> Daemon<K> {
             Ok(what) => info!("removed our kernel state: {what}"),
             Err(e) => warn!("removing our kernel state: {e}"),
         }
+    }
+}
+
+/// Tells systemd, when it started us with a notify socket; otherwise does nothing.
+fn notify(states: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(states) {
+        warn!("telling systemd: {e}");
     }
 }
 
