@@ -22,7 +22,7 @@ use ikerd::kernel::xfrm::XfrmBackend;
                         See README.md."
 )]
 struct Args {
-    /// The swanctl.conf to read; credential folders are looked up beside it.
+    /// The swanctl.conf to read (its `include`s are resolved relative to it).
     #[arg(long, default_value = "/etc/swanctl/swanctl.conf", value_name = "FILE")]
     config: PathBuf,
     /// Check the configuration, print what is wrong with it (file, line, key), and exit.
