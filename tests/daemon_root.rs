@@ -125,3 +125,90 @@ fn the_systemd_unit_is_valid_and_hardened() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A site-to-site connection between 127.0.0.1 and 127.0.0.2 (both on the namespace's lo).
+fn loopback_connection(me: u8) -> ike::config::Connection {
+    let other = 3 - me;
+    let text = format!(
+        "connections {{\n c {{\n  local_addrs = 127.0.0.{me}\n  remote_addrs = 127.0.0.{other}\n  \
+         local {{ auth = psk\n id = h{me}.example }}\n  remote {{ auth = psk\n id = h{other}.example }}\n  \
+         children {{ c {{ local_ts = 198.51.100.{me}/32\n remote_ts = 198.51.100.{other}/32 }} }}\n }}\n}}\n\
+         secrets {{ ike {{ secret = 0x00112233445566778899 }} }}\n"
+    );
+    let path =
+        std::path::Path::new("/tmp").join(format!("ikerd-mem-{}-{me}.conf", std::process::id()));
+    let mut loaded = ikerd::config::load_str(&path, &text).expect("valid config");
+    std::fs::remove_file(&path).ok();
+    loaded.connections.remove(0)
+}
+
+#[test]
+#[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
+fn root_two_daemons_with_in_memory_kernels_bring_up_a_tunnel_and_remove_it() {
+    use ike::kernel::KernelOp;
+    use ikerd::daemon::Daemon;
+    use ikerd::kernel::mem::MemBackend;
+
+    let ns = NetNs::create().unwrap();
+    let (moon_ops, sun_ops, left) = ns
+        .run(|| {
+            assert!(
+                Command::new("ip")
+                    .args(["link", "set", "lo", "up"])
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let (moon_kernel, sun_kernel) = (MemBackend::new(), MemBackend::new());
+                let (moon_ops, sun_ops) = (moon_kernel.history.clone(), sun_kernel.history.clone());
+                let mut moon = Daemon::new(vec![loopback_connection(1)], moon_kernel, 1).unwrap();
+                let mut sun = Daemon::new(vec![loopback_connection(2)], sun_kernel, 1).unwrap();
+                moon.initiate(&["c".to_owned()]).await;
+                // Both serve over real UDP sockets; moon stops first (its Deletes reach sun),
+                // then sun.
+                let moon_run = moon.serve_until(tokio::time::sleep(Duration::from_secs(2)));
+                let sun_run = sun.serve_until(tokio::time::sleep(Duration::from_secs(3)));
+                let (a, b) = tokio::join!(moon_run, sun_run);
+                a.unwrap();
+                b.unwrap();
+                let left = [&moon, &sun].map(|d| {
+                    (
+                        d.kernel().kernel.sas.len(),
+                        d.kernel().kernel.policies.len(),
+                    )
+                });
+                let take = |ops: &std::sync::Mutex<Vec<KernelOp>>| ops.lock().unwrap().clone();
+                (take(&moon_ops), take(&sun_ops), left)
+            })
+        })
+        .unwrap();
+    for (name, ops) in [("moon", &moon_ops), ("sun", &sun_ops)] {
+        let count = |f: fn(&KernelOp) -> bool| ops.iter().filter(|op| f(op)).count();
+        assert_eq!(
+            count(|op| matches!(op, KernelOp::UpdateSa(_))),
+            1,
+            "{name}: inbound SA"
+        );
+        assert_eq!(
+            count(|op| matches!(op, KernelOp::AddSa(_))),
+            1,
+            "{name}: outbound SA"
+        );
+        assert_eq!(
+            count(|op| matches!(op, KernelOp::AddPolicy(_))),
+            3,
+            "{name}: policies"
+        );
+        assert_eq!(
+            count(|op| matches!(op, KernelOp::DelSa(_))),
+            2,
+            "{name}: SAs removed"
+        );
+    }
+    assert_eq!(left, [(0, 0), (0, 0)], "kernel state left behind");
+}

@@ -141,6 +141,11 @@ impl<K: KernelBackend> Daemon<K> {
         }
     }
 
+    /// The kernel backend, for tests that look at what was installed.
+    pub fn kernel(&self) -> &K {
+        &self.kernel
+    }
+
     /// Starts the named connections.
     pub async fn initiate(&mut self, names: &[String]) {
         for name in names {
@@ -158,7 +163,19 @@ impl<K: KernelBackend> Daemon<K> {
     pub async fn serve(&mut self) -> std::io::Result<()> {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
+        let stop = async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        };
+        self.serve_until(stop).await
+    }
+
+    /// Runs until `stop` completes, then closes every IKE SA and removes what we installed.
+    pub async fn serve_until(&mut self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
         let mut hup = signal(SignalKind::hangup())?;
+        tokio::pin!(stop);
         // Sockets are bound and the configuration is in: systemd (Type=notify) may go on.
         notify(&[
             sd_notify::NotifyState::Ready,
@@ -178,8 +195,7 @@ impl<K: KernelBackend> Daemon<K> {
                     let outputs = self.endpoint.handle_timeout(Instant::now());
                     self.carry_out(outputs).await;
                 }
-                _ = term.recv() => break,
-                _ = int.recv() => break,
+                _ = &mut stop => break,
                 _ = hup.recv() => warn!("SIGHUP: reloading the configuration is not supported yet"),
             }
         }

@@ -1,5 +1,7 @@
 //! The in-memory kernel: the core's test kernel behind the daemon's interface.
 
+use std::sync::{Arc, Mutex};
+
 use ike::kernel::{KernelOp, KernelReply};
 use ike::testing::MemKernel;
 
@@ -9,12 +11,15 @@ use super::KernelBackend;
 #[derive(Debug)]
 pub struct MemBackend {
     pub kernel: MemKernel,
+    /// Every operation carried out, for whoever holds the other end (tests, load tests).
+    pub history: Arc<Mutex<Vec<KernelOp>>>,
 }
 
 impl MemBackend {
     pub fn new() -> MemBackend {
         MemBackend {
             kernel: MemKernel::new(0xc000_0000),
+            history: Arc::default(),
         }
     }
 }
@@ -27,6 +32,9 @@ impl Default for MemBackend {
 
 impl KernelBackend for MemBackend {
     async fn execute(&mut self, op: &KernelOp) -> KernelReply {
+        if let Ok(mut history) = self.history.lock() {
+            history.push(op.clone());
+        }
         self.kernel.apply(op)
     }
 
