@@ -1,13 +1,15 @@
-# Shared by the scripts that run real IKE peers by hand (capture-ike-init, capture-ike-keys):
-# two network namespaces joined by veth, moon (192.0.2.1) and sun (192.0.2.2), the processes
-# started in them, clean-up on exit, and strongSwan's charon run with its own configuration.
+# Shared by the scripts that run real IKE peers by hand (capture-ike-init, capture-ike-keys, and
+# tests/e2e through its peers.sh): two network namespaces joined by veth, moon (192.0.2.1) and
+# sun (192.0.2.2), the processes started in them, clean-up on exit, and strongSwan's charon and
+# Libreswan's pluto run with their own configurations.
 # Source it after lib/prereqs.sh; it defines functions and variables only. peers_init creates
 # the namespaces and the working folder and installs the EXIT trap that removes both.
 #
 # Variables a script may set before calling these functions:
 #   keep            non-empty: keep the working folder on exit (and say where it is)
 #   CHARON_LOG      the filelog levels charon_config writes (one "group = level" a line)
-#   PSK             the pre-shared key charon_config writes into swanctl.conf
+#   PSK             the pre-shared key charon_config and pluto_config write
+#   PLUTO_DEBUG     pluto's plutodebug= (default none)
 
 CHARON=/usr/lib/ipsec/charon
 # The plugins charon loads (TESTING.md's list; Debian builds no curve25519 plugin: openssl
@@ -18,6 +20,7 @@ ike = 2
 net = 2
 enc = 2"}
 PSK=${PSK:-"ikerd-capture-psk-0123456789abcdef"}
+PLUTO_DEBUG=${PLUTO_DEBUG:-none}
 MOON=192.0.2.1 SUN=192.0.2.2
 
 # The Debian packages charon and the capture need.
@@ -216,4 +219,79 @@ initiate_charon() {
 	local dir=$1 name=$2
 	STRONGSWAN_CONF="$dir/strongswan.conf" swanctl --initiate --child "$name" --timeout 1 \
 		--uri "unix://$dir/charon.vici" >"$dir/swanctl-initiate.out" 2>&1 || true
+}
+
+# --- Libreswan -----------------------------------------------------------------------------
+# Unpacked into LIBRESWAN_ROOT by need_libreswan (lib/prereqs.sh).
+
+# pluto_config DIR NAME LOCAL REMOTE IKE [LOCAL-ID REMOTE-ID [CONN-EXTRA]]: ipsec.conf with the
+# connection NAME (IKEv2, PSK, auto=add), ipsec.secrets and an NSS database in DIR. IKE empty
+# means Libreswan's default proposals; the identities default to the addresses (an FQDN
+# identity is written @name); CONN-EXTRA is more ipsec.conf lines for the connection.
+pluto_config() {
+	local dir=$1 name=$2 local_addr=$3 remote_addr=$4 ike=$5
+	local local_id=${6:-$3} remote_id=${7:-$4} conn_extra=${8:-}
+	mkdir -p "$dir/run" "$dir/nss"
+	cat >"$dir/ipsec.conf" <<EOF
+config setup
+	logfile=$dir/pluto.log
+	logtime=no
+	plutodebug=$PLUTO_DEBUG
+	dumpdir=$dir/run
+
+conn $name
+	ikev2=insist
+	authby=secret
+	left=$local_addr
+	leftid=$local_id
+	right=$remote_addr
+	rightid=$remote_id
+	auto=add
+${ike:+	ike=$ike}
+$(sed 's/^/\t/' <<<"$conn_extra")
+EOF
+	printf '%s %s : PSK "%s"\n' "$local_id" "$remote_id" "$PSK" >"$dir/ipsec.secrets"
+	chmod 600 "$dir/ipsec.secrets"
+	certutil -N -d "sql:$dir/nss" --empty-password >/dev/null
+}
+
+# start_pluto NS DIR NAME: runs pluto in NS, in a private mount namespace where
+# /usr/libexec/ipsec is the unpacked Libreswan (pluto runs addconn from that compiled-in path)
+# and /run is its own, and loads the connection NAME of DIR/ipsec.conf. Its control socket is
+# DIR/run/pluto.ctl, so DIR must be on a file system that takes Unix sockets (not 9p).
+start_pluto() {
+	local ns=$1 dir=$2 name=$3 ls=$LIBRESWAN_ROOT
+	ip netns exec "$ns" unshare --mount --propagation private sh -c '
+		mount -t tmpfs -o mode=755 tmpfs /run &&
+		mount -t tmpfs -o mode=755 tmpfs /usr/libexec &&
+		mkdir /usr/libexec/ipsec &&
+		mount --bind "$0/usr/libexec/ipsec" /usr/libexec/ipsec &&
+		exec /usr/libexec/ipsec/pluto --nofork --config "$1/ipsec.conf" --secretsfile "$1/ipsec.secrets" \
+			--nssdir "$1/nss" --rundir "$1/run" --ipsecdir "$1" --stderrlog --log-no-time' \
+		"$ls" "$dir" >"$dir/pluto.out" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do
+		[ -S "$dir/run/pluto.ctl" ] && break
+		kill -0 "${pids[-1]}" 2>/dev/null || { cat "$dir/pluto.out" >&2; die "pluto failed to start in $ns"; }
+		sleep 0.1
+	done
+	[ -S "$dir/run/pluto.ctl" ] || { cat "$dir/pluto.out" >&2; die "pluto in $ns did not open its control socket"; }
+	pluto_whack "$dir" --listen || true
+	"$ls/usr/libexec/ipsec/addconn" --config "$dir/ipsec.conf" --ctlsocket "$dir/run/pluto.ctl" "$name" \
+		>>"$dir/whack.out" 2>&1 || { cat "$dir/whack.out" >&2; die "addconn could not load the connection $name in $ns"; }
+	pluto_whack "$dir" --rereadsecrets || true
+}
+
+# pluto_whack DIR ARGS...: runs whack against the pluto of DIR, appending its output to
+# DIR/whack.out.
+pluto_whack() {
+	local dir=$1
+	shift
+	"$LIBRESWAN_ROOT/usr/libexec/ipsec/whack" --ctlsocket "$dir/run/pluto.ctl" "$@" >>"$dir/whack.out" 2>&1
+}
+
+# initiate_pluto DIR NAME: asks the pluto of DIR to initiate the connection NAME, without
+# waiting for the outcome.
+initiate_pluto() {
+	pluto_whack "$1" --name "$2" --initiate --asynchronous || true
 }

@@ -94,3 +94,37 @@ need_rust_tools() {
 		cargo install --locked --quiet cargo-nextest || die "could not install cargo-nextest"
 	fi
 }
+
+# Libreswan's Debian package conflicts with strongSwan's (both provide ike-server): it is
+# unpacked into LIBRESWAN_ROOT, never installed, and its library dependencies are installed on
+# their own.
+LIBRESWAN_ROOT=${LIBRESWAN_ROOT:-/opt/libreswan}
+LIBRESWAN_DEPS=(libnss3-tools libnss3 libnspr4 libcurl3-nss libevent-core-2.1-7 libevent-pthreads-2.1-7
+	libldns3 libunbound8 libcap-ng0 libldap-2.5-0 libaudit1 libpam0g libselinux1 libsystemd0 libcrypt1)
+
+# need_libreswan: Libreswan's pluto, whack and addconn under LIBRESWAN_ROOT, and the libraries
+# they need. Takes the cache lock only when it has to unpack (the VM's file system is read-only).
+need_libreswan() {
+	[ -x "$LIBRESWAN_ROOT/usr/libexec/ipsec/pluto" ] || with_cache_lock unpack_libreswan ||
+		die "could not unpack Libreswan into $LIBRESWAN_ROOT"
+	need_apt "${LIBRESWAN_DEPS[@]}"
+}
+
+unpack_libreswan() {
+	local dl
+	[ -x "$LIBRESWAN_ROOT/usr/libexec/ipsec/pluto" ] && return 0
+	[ "$(id -u)" -eq 0 ] || die "Libreswan is missing from $LIBRESWAN_ROOT; run as root to unpack it there"
+	dl=$(mktemp -d)
+	say "unpacking Debian's libreswan package into $LIBRESWAN_ROOT (not installing it)"
+	(cd "$dl" && apt-get -q download libreswan >/dev/null 2>&1) || {
+		apt-get -q -o DPkg::Lock::Timeout=600 update >/dev/null 2>&1
+		(cd "$dl" && apt-get -q download libreswan >/dev/null 2>&1)
+	} || {
+		rm -rf "$dl"
+		say "apt-get download libreswan failed"
+		return 1
+	}
+	mkdir -p "$LIBRESWAN_ROOT"
+	dpkg-deb -x "$dl"/libreswan_*.deb "$LIBRESWAN_ROOT" || { rm -rf "$dl"; return 1; }
+	rm -rf "$dl"
+}

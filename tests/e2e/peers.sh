@@ -1,9 +1,12 @@
-# Real IKE daemons in the e2e topology: strongSwan's charon and ikerd, on moon or sun, each with
-# a swanctl.conf for the site-to-site tunnel between alice's and bob's networks. Source after
-# lib.sh. Every process runs inside a scenario namespace, so lib.sh's clean-up ends it.
+# Real IKE daemons in the e2e topology: strongSwan's charon, Libreswan's pluto and ikerd, on moon
+# or sun, each configured for the site-to-site tunnel between alice's and bob's networks (a
+# swanctl.conf, or pluto's ipsec.conf). Source after lib.sh. Every process runs inside a
+# scenario namespace, so lib.sh's clean-up ends it.
 
 E2E_ROOT=$(readlink -f "$(dirname "${BASH_SOURCE[0]}")/../..")
 IKERD_SCRIPT=$E2E_NAME
+# pluto's `base` debugging logs every payload it parses and why it rejects one.
+PLUTO_DEBUG=${PLUTO_DEBUG:-base}
 source "$E2E_ROOT/scripts/lib/prereqs.sh"
 source "$E2E_ROOT/scripts/lib/peers.sh"
 # peers.sh records what it starts here; lib.sh's clean-up stops everything in our namespaces.
@@ -48,6 +51,31 @@ site_config() {
 remote_ts = $peer_net
 esp_proposals = $E2E_ESP_PROPOSALS${E2E_CHILD_EXTRA:+
 $E2E_CHILD_EXTRA}"
+}
+
+# The same proposals in Libreswan's words (ike=, esp=): AES-GCM-16-256 with PRF HMAC-SHA2-384 and
+# X25519; AES-CBC-128 with HMAC-SHA2-256-128 and no PFS. Libreswan's esn= is left at its default
+# (either), so that the responder's choice among the ESN transforms is exercised.
+E2E_PLUTO_IKE=${E2E_PLUTO_IKE:-aes_gcm256-sha2_384-dh31}
+E2E_PLUTO_ESP=${E2E_PLUTO_ESP:-aes128-sha2_256}
+
+# site_pluto_config HOST DIR: moon's or sun's ipsec.conf, ipsec.secrets and NSS database in DIR
+# for the same tunnel "net-net" (PSK, identities @moon.example and @sun.example). No updown
+# script: the topology has its routes.
+site_pluto_config() {
+	local host=$1 dir=$2 me peer my_net peer_net other
+	if [ "$host" = moon ]; then
+		me=$MOON_EXT peer=$SUN_EXT my_net=$ALICE_NET peer_net=$BOB_NET other=sun
+	else
+		me=$SUN_EXT peer=$MOON_EXT my_net=$BOB_NET peer_net=$ALICE_NET other=moon
+	fi
+	pluto_config "$dir" net-net "$me" "$peer" "$E2E_PLUTO_IKE" "@$host.example" "@$other.example" \
+		"type=tunnel
+leftsubnet=$my_net
+rightsubnet=$peer_net
+esp=$E2E_PLUTO_ESP
+pfs=no
+leftupdown=%disabled"
 }
 
 # start_ikerd HOST DIR: runs ikerd (built on the host by scripts/e2e) in HOST with
