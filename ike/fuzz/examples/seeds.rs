@@ -82,7 +82,30 @@ fn seeds() -> Vec<(&'static str, Seeds)> {
         ("skf", bodies(vec![("1-of-3", skf())])),
         ("message", messages.clone()),
         ("typed", messages),
+        ("sk_unprotect", sk_unprotect_seeds()),
     ]
+}
+
+/// For `sk_unprotect`: sealed-mode inputs (bit 7 of the first byte) whose plaintext is an
+/// IDi and a Notify followed by the pad-length byte, for both suites, padded to whole blocks.
+fn sk_unprotect_seeds() -> Seeds {
+    let inner = [
+        Payload::IdI(id::Repr::fqdn("moon.example")),
+        Payload::Notify(notify::Repr::new(NotifyType::INITIAL_CONTACT, &[])),
+    ];
+    let mut plain = vec![0; Payload::chain_len(&inner)];
+    let first = Payload::emit_chain(&inner, &mut plain).expect("seed payloads encode");
+    let mut seeds = Vec::new();
+    for (name, selector, block) in [("gcm", 0x80u8, 1usize), ("cbc", 0x81, 16)] {
+        let mut text = plain.clone();
+        let pad = (block - (text.len() + 1) % block) % block;
+        text.extend(std::iter::repeat_n(0, pad));
+        text.push(pad as u8);
+        let mut input = vec![selector, first.0];
+        input.extend(&text);
+        seeds.push((format!("sealed-{name}"), input));
+    }
+    seeds
 }
 
 fn bodies<B: PayloadBody>(reprs: Vec<(&'static str, B)>) -> Seeds {

@@ -6,6 +6,10 @@
 
 use core::fmt::Debug;
 
+use ike::crypto::encr::Encr;
+use ike::crypto::integ::Integ;
+use ike::crypto::sk::{self, SkKeys};
+use ike::crypto::{Random, Secret};
 use ike::wire::payload::{self, Chain, RawPayload};
 use ike::wire::rules::Typed;
 use ike::wire::{Error, ExchangeType, Header, Message, Payload, PayloadBody, PayloadType};
@@ -144,4 +148,106 @@ fn parse_message(data: &[u8]) -> Option<Message> {
     let mut fixed = data.to_vec();
     fixed[length].copy_from_slice(&len);
     Message::parse(&fixed).ok()
+}
+
+/// The keys the `sk_unprotect` target opens with: an AEAD suite and an AES-CBC + HMAC one.
+fn sk_keys(cbc: bool) -> SkKeys {
+    if cbc {
+        SkKeys {
+            encr: Encr::AesCbc { key_len: 16 },
+            encr_key: Secret::new(vec![0x11; 16]),
+            integ: Some((Integ::HmacSha256_128, Secret::new(vec![0x22; 32]))),
+        }
+    } else {
+        SkKeys {
+            encr: Encr::AesGcm16 { key_len: 32 },
+            encr_key: Secret::new(vec![0x33; 36]),
+            integ: None,
+        }
+    }
+}
+
+/// A generator that gives zeros: re-protecting needs an IV and padding, not secrecy.
+struct Zeros;
+
+impl Random for Zeros {
+    fn fill(&mut self, buf: &mut [u8]) {
+        buf.fill(0);
+    }
+}
+
+/// `crypto::sk::unprotect` with fixed keys. The first byte picks the suite (bit 0: AES-CBC +
+/// HMAC, else AES-GCM) and how the rest is used (bit 7). As given, the rest is a whole message,
+/// which almost never authenticates: this explores everything before the integrity check.
+/// Sealed, the rest is an SK payload's first inner type and plaintext (inner payloads, padding,
+/// pad length), encrypted and authenticated here, so the padding checks and the inner payload
+/// parser are reached. Whatever opens must protect again and open to the same payloads.
+pub fn sk_unprotect(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let keys = sk_keys(selector & 1 == 1);
+    let bytes = if selector & 0x80 == 0 {
+        rest.to_vec()
+    } else {
+        match seal(&keys, rest) {
+            Some(bytes) => bytes,
+            None => return,
+        }
+    };
+    let Ok(opened) = sk::unprotect(&keys, &bytes) else {
+        return;
+    };
+    let again = sk::protect(&keys, &opened.header, &opened.unprotected, &opened.inner, &mut Zeros)
+        .expect("what opened protects again");
+    let reopened = sk::unprotect(&keys, &again).expect("what we protected opens");
+    assert_eq!(reopened.inner, opened.inner);
+    assert_eq!(reopened.unprotected, opened.unprotected);
+}
+
+/// An IKE_AUTH request whose SK payload carries `input[1..]` as plaintext (truncated to whole
+/// blocks for CBC) and names `input[0]` as its first inner payload, sealed with `keys`.
+fn seal(keys: &SkKeys, input: &[u8]) -> Option<Vec<u8>> {
+    let (&first, plain) = input.split_first()?;
+    let encr = keys.encr;
+    let plain_len = plain.len() / encr.block_len() * encr.block_len();
+    if plain_len == 0 {
+        return None;
+    }
+    let icv_len = keys.integ.as_ref().map_or(encr.icv_len(), |(i, _)| i.icv_len());
+    let body_len = encr.iv_len() + plain_len + icv_len;
+    let header = Header {
+        spi_i: ike::wire::IkeSpi([1; 8]),
+        spi_r: ike::wire::IkeSpi([2; 8]),
+        next_payload: PayloadType::NONE,
+        major_version: Header::MAJOR_VERSION,
+        minor_version: 0,
+        exchange: ExchangeType::IKE_AUTH,
+        flags: ike::wire::Flags::INITIATOR,
+        message_id: ike::wire::MessageId(1),
+        length: 0,
+    };
+    let sk = Payload::Sk {
+        first: PayloadType(first),
+        sk: ike::wire::sk::Repr { data: vec![0; body_len] },
+    };
+    let mut bytes = Message { header, payloads: vec![sk] }.emit().ok()?;
+    let body_start = bytes.len() - body_len;
+    let (head, body) = bytes.split_at_mut(body_start);
+    let (iv, rest) = body.split_at_mut(encr.iv_len());
+    let (data, icv) = rest.split_at_mut(plain_len);
+    data.copy_from_slice(&plain[..plain_len]);
+    match &keys.integ {
+        None => {
+            let tag = encr.seal(keys.encr_key.as_bytes(), iv, head, data).ok()?;
+            icv.copy_from_slice(&tag);
+        }
+        Some((integ, key)) => {
+            encr.cbc_encrypt(keys.encr_key.as_bytes(), iv, data).ok()?;
+            let end = bytes.len() - icv_len;
+            let checksum = integ.compute(key.as_bytes(), &bytes[..end]).ok()?;
+            bytes[end..].copy_from_slice(&checksum);
+        }
+    }
+    Some(bytes)
 }
