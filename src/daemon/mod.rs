@@ -260,7 +260,12 @@ async fn receive(local: SocketAddr, socket: Arc<UdpSocket>, tx: mpsc::Sender<Rec
                     return;
                 }
             }
-            Err(e) => warn!("receive on {local}: {e}"),
+            Err(e) => {
+                // ICMP errors surface here (ECONNREFUSED from an earlier send); a socket that
+                // keeps failing must not spin the loop.
+                warn!("receive on {local}: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
         }
     }
 }
