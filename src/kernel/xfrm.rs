@@ -36,7 +36,7 @@ impl KernelBackend for XfrmBackend {
                 errno: e.errno().unwrap_or(0),
                 message: e.to_string(),
             },
-            Err(Failure::Selector(message)) => KernelReply::Failed {
+            Err(Failure::Inexpressible(message)) => KernelReply::Failed {
                 errno: libc_einval(),
                 message,
             },
@@ -52,10 +52,10 @@ impl KernelBackend for XfrmBackend {
     }
 }
 
-/// Why an operation failed: the kernel said no, or it could not be expressed to it.
+/// Why an operation failed: the kernel said no, or the request could not be expressed to it.
 enum Failure {
     Kernel(xfrm::Error),
-    Selector(String),
+    Inexpressible(String),
 }
 
 impl From<xfrm::Error> for Failure {
@@ -91,10 +91,10 @@ impl XfrmBackend {
                 Ok(Some(self.xfrm.alloc_spi(&request).await?.0))
             }
             KernelOp::UpdateSa(params) => {
-                Ok(self.xfrm.update_sa(&sa_spec(params)).await.map(|_| None)?)
+                Ok(self.xfrm.update_sa(&sa_spec(params)?).await.map(|_| None)?)
             }
             KernelOp::AddSa(params) => {
-                Ok(self.xfrm.add_sa(&sa_spec(params)).await.map(|_| None)?)
+                Ok(self.xfrm.add_sa(&sa_spec(params)?).await.map(|_| None)?)
             }
             KernelOp::DelSa(sa) => Ok(self.xfrm.delete_sa(&sa_id(sa)).await.map(|_| None)?),
             KernelOp::AddPolicy(p) => {
@@ -145,9 +145,9 @@ fn integrity(integ: Integ) -> Integrity {
     }
 }
 
-fn crypto(params: &SaParams) -> Crypto {
+fn crypto(params: &SaParams) -> Result<Crypto, Failure> {
     let key = Key::from_slice(params.encr_key.as_bytes());
-    match (params.encr, &params.integ) {
+    Ok(match (params.encr, &params.integ) {
         (Encr::AesGcm16 { .. }, _) => Crypto::Aead {
             alg: Aead::AesGcm16,
             key,
@@ -161,13 +161,12 @@ fn crypto(params: &SaParams) -> Crypto {
             integrity: integrity(*integ),
             integrity_key: Key::from_slice(integ_key.as_bytes()),
         },
-        // The core never pairs CBC without integrity; XFRM would refuse it anyway.
-        (Encr::AesCbc { .. }, None) => Crypto::AesCbc {
-            key,
-            integrity: Integrity::HmacSha256_128,
-            integrity_key: Key::from_slice(&[]),
-        },
-    }
+        (Encr::AesCbc { .. }, None) => {
+            return Err(Failure::Inexpressible(
+                "AES-CBC without an integrity algorithm".into(),
+            ));
+        }
+    })
 }
 
 fn limits(bytes: u64, packets: u64, seconds: u64) -> Limits {
@@ -180,14 +179,14 @@ fn limits(bytes: u64, packets: u64, seconds: u64) -> Limits {
     }
 }
 
-fn sa_spec(params: &SaParams) -> SaSpec {
+fn sa_spec(params: &SaParams) -> Result<SaSpec, Failure> {
     let l = &params.lifetime;
-    SaSpec {
+    Ok(SaSpec {
         id: sa_id(&params.sa),
         src: params.src,
         mode: mode(params.mode),
         reqid: params.reqid,
-        crypto: crypto(params),
+        crypto: crypto(params)?,
         selector: None,
         encap: params
             .encap
@@ -200,7 +199,7 @@ fn sa_spec(params: &SaParams) -> SaSpec {
         },
         if_id: params.if_id,
         set_mark: None,
-    }
+    })
 }
 
 /// The XFRM policies of one IKE policy: one per combination of covering prefixes and port
@@ -209,13 +208,13 @@ fn policy_specs(p: &PolicyParams) -> Result<Vec<PolicySpec>, Failure> {
     let (src, dst) = (ranges(&p.src), ranges(&p.dst));
     let (Some((src_prefixes, sports, proto_src)), Some((dst_prefixes, dports, _))) = (src, dst)
     else {
-        return Err(Failure::Selector(
+        return Err(Failure::Inexpressible(
             "traffic selector of a type XFRM cannot express".into(),
         ));
     };
     let count = src_prefixes.len() * dst_prefixes.len() * sports.len() * dports.len();
     if count > MAX_SELECTORS {
-        return Err(Failure::Selector(format!(
+        return Err(Failure::Inexpressible(format!(
             "traffic selectors need {count} XFRM policies; at most {MAX_SELECTORS}"
         )));
     }

@@ -162,47 +162,29 @@ impl TrafficSelector {
 
     fn emit(&self, buf: &mut [u8]) {
         let len = super::len16(self.buffer_len()).to_be_bytes();
-        match self {
-            TrafficSelector::V4 {
-                protocol,
-                start_port,
-                end_port,
-                start,
-                end,
-            } => {
-                buf[..4].copy_from_slice(&[
-                    TsType::TS_IPV4_ADDR_RANGE.0,
-                    *protocol,
-                    len[0],
-                    len[1],
-                ]);
-                buf[4..6].copy_from_slice(&start_port.to_be_bytes());
-                buf[6..8].copy_from_slice(&end_port.to_be_bytes());
-                buf[8..12].copy_from_slice(&start.octets());
-                buf[12..16].copy_from_slice(&end.octets());
+        let (ty, second) = match self {
+            TrafficSelector::V4 { protocol, .. } => (TsType::TS_IPV4_ADDR_RANGE, *protocol),
+            TrafficSelector::V6 { protocol, .. } => (TsType::TS_IPV6_ADDR_RANGE, *protocol),
+            TrafficSelector::Other { ty, second, .. } => (*ty, *second),
+        };
+        buf[..4].copy_from_slice(&[ty.0, second, len[0], len[1]]);
+        match (self, self.range()) {
+            (_, Some(r)) => {
+                buf[4..6].copy_from_slice(&r.start_port.to_be_bytes());
+                buf[6..8].copy_from_slice(&r.end_port.to_be_bytes());
+                let octets = |a: IpAddr| match a {
+                    IpAddr::V4(a) => a.octets().to_vec(),
+                    IpAddr::V6(a) => a.octets().to_vec(),
+                };
+                let (start, end) = (octets(r.start), octets(r.end));
+                buf[8..8 + start.len()].copy_from_slice(&start);
+                buf[8 + start.len()..].copy_from_slice(&end);
             }
-            TrafficSelector::V6 {
-                protocol,
-                start_port,
-                end_port,
-                start,
-                end,
-            } => {
-                buf[..4].copy_from_slice(&[
-                    TsType::TS_IPV6_ADDR_RANGE.0,
-                    *protocol,
-                    len[0],
-                    len[1],
-                ]);
-                buf[4..6].copy_from_slice(&start_port.to_be_bytes());
-                buf[6..8].copy_from_slice(&end_port.to_be_bytes());
-                buf[8..24].copy_from_slice(&start.octets());
-                buf[24..40].copy_from_slice(&end.octets());
+            (TrafficSelector::Other { data, .. }, None) => {
+                buf[SELECTOR_HEADER_LEN..].copy_from_slice(data)
             }
-            TrafficSelector::Other { ty, second, data } => {
-                buf[..4].copy_from_slice(&[ty.0, *second, len[0], len[1]]);
-                buf[SELECTOR_HEADER_LEN..].copy_from_slice(data);
-            }
+            // range() is None only for Other.
+            (_, None) => {}
         }
     }
 }
