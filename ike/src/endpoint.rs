@@ -98,6 +98,11 @@ impl Endpoint {
         self.connections.push(Arc::new(connection));
     }
 
+    /// The configured connections, in the order they were added.
+    pub fn connections(&self) -> impl Iterator<Item = &Connection> {
+        self.connections.iter().map(|c| c.as_ref())
+    }
+
     /// The IKE SAs, in no particular order.
     pub fn ike_sas(&self) -> impl Iterator<Item = &IkeSa> {
         self.sas.values()

@@ -53,7 +53,6 @@ pub struct Daemon<K: KernelBackend> {
     kernel: K,
     sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
     received: mpsc::Receiver<Received>,
-    names: Vec<String>,
 }
 
 impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
@@ -81,13 +80,11 @@ impl<K: KernelBackend> Daemon<K> {
             Box::new(OsRandom(ring::rand::SystemRandom::new())),
         );
         let mut addrs: Vec<SocketAddr> = Vec::new();
-        let mut names = Vec::new();
         for conn in connections {
             let addr = SocketAddr::new(conn.local_addr, ike::IKE_PORT);
             if !addrs.contains(&addr) {
                 addrs.push(addr);
             }
-            names.push(conn.name.clone());
             endpoint.add_connection(conn);
         }
         let (tx, received) = mpsc::channel(1024);
@@ -103,7 +100,6 @@ impl<K: KernelBackend> Daemon<K> {
             kernel,
             sockets,
             received,
-            names,
         })
     }
 
@@ -208,7 +204,12 @@ impl<K: KernelBackend> Daemon<K> {
     async fn shutdown(&mut self) {
         info!("shutting down");
         notify(&[sd_notify::NotifyState::Stopping]);
-        for name in self.names.clone() {
+        let names: Vec<String> = self
+            .endpoint
+            .connections()
+            .map(|c| c.name.clone())
+            .collect();
+        for name in names {
             let outputs = self
                 .endpoint
                 .handle_command(Instant::now(), Command::Terminate { connection: name });
