@@ -25,7 +25,7 @@ use crate::config::Connection;
 use crate::crypto::Random;
 use crate::kernel::{KernelEvent, KernelOpId, KernelReply};
 use crate::sa::window::Retransmit;
-use crate::sa::{Ctx, IkeSa, Output, Role, State};
+use crate::sa::{Ctx, IkeSa, Job, Output, Role, State};
 use crate::wire::message::Message;
 use crate::wire::rules::Typed;
 use crate::wire::{ExchangeType, Header, IkeSpi};
@@ -37,6 +37,13 @@ pub enum Command {
     Initiate { connection: String },
     /// Close every IKE SA of the connection.
     Terminate { connection: String },
+    /// Rekey the connection's Child SAs of this name (all of them with None).
+    RekeyChild {
+        connection: String,
+        child: Option<String>,
+    },
+    /// Rekey the connection's IKE SAs.
+    RekeyIke { connection: String },
 }
 
 /// Tunables of the endpoint.
@@ -138,10 +145,17 @@ impl Endpoint {
             retransmit: &self.settings.retransmit,
             next_reqid: &mut self.next_reqid,
             issued: Vec::new(),
+            spawned: Vec::new(),
         };
         f(&mut sa, &mut ctx);
+        // Whatever the input was, it may have freed the window for a queued request.
+        sa.kick(&mut ctx);
         let issued = std::mem::take(&mut ctx.issued);
+        let spawned = std::mem::take(&mut ctx.spawned);
         self.file(sa, issued);
+        for successor in spawned {
+            self.file(successor, Vec::new());
+        }
         out
     }
 
@@ -244,10 +258,23 @@ impl Endpoint {
         self.with_sa(now, spi, |sa, ctx| sa.on_kernel_reply(ctx, id, reply))
     }
 
-    /// News from the kernel. Expiries and acquires drive rekeying and trap policies, which are
-    /// not spoken yet: they are accepted and ignored.
-    pub fn handle_kernel_event(&mut self, _now: Instant, _event: KernelEvent) -> Vec<Output> {
-        Vec::new()
+    /// News from the kernel: a soft expiry rekeys the Child SA, a hard one deletes it.
+    /// Acquires (trap policies) and NAT mapping changes are not acted on yet.
+    pub fn handle_kernel_event(&mut self, now: Instant, event: KernelEvent) -> Vec<Output> {
+        let KernelEvent::Expire { sa, hard } = event else {
+            return Vec::new();
+        };
+        let owner = self.sas.values().find_map(|ike| {
+            let child = ike
+                .children
+                .iter()
+                .find(|c| c.sa_in() == sa || c.sa_out() == sa)?;
+            Some((ike.local_spi(), child.spi_in))
+        });
+        let Some((spi, spi_in)) = owner else {
+            return Vec::new();
+        };
+        self.with_sa(now, spi, |ike, ctx| ike.on_child_expire(ctx, spi_in, hard))
     }
 
     /// An operator's command.
@@ -265,7 +292,41 @@ impl Endpoint {
                     .flat_map(|spi| self.with_sa(now, spi, |sa, ctx| sa.terminate(ctx)))
                     .collect()
             }
+            Command::RekeyChild { connection, child } => {
+                self.for_each_sa(now, &connection, |sa, ctx| {
+                    let spis: Vec<u32> = sa
+                        .children
+                        .iter()
+                        .filter(|c| !c.rekeyed && child.as_ref().is_none_or(|n| *n == c.name))
+                        .map(|c| c.spi_in)
+                        .collect();
+                    for spi in spis {
+                        sa.queue(ctx, Job::RekeyChild(spi));
+                    }
+                })
+            }
+            Command::RekeyIke { connection } => {
+                self.for_each_sa(now, &connection, |sa, ctx| sa.queue(ctx, Job::RekeyIke))
+            }
         }
+    }
+
+    /// Runs `f` on every established IKE SA of `connection`.
+    fn for_each_sa(
+        &mut self,
+        now: Instant,
+        connection: &str,
+        f: impl Fn(&mut IkeSa, &mut Ctx<'_>),
+    ) -> Vec<Output> {
+        let spis: Vec<IkeSpi> = self
+            .sas
+            .values()
+            .filter(|sa| sa.conn.name == connection && sa.state == State::Established)
+            .map(IkeSa::local_spi)
+            .collect();
+        spis.into_iter()
+            .flat_map(|spi| self.with_sa(now, spi, &f))
+            .collect()
     }
 
     fn initiate(&mut self, now: Instant, name: &str) -> Vec<Output> {

@@ -45,6 +45,10 @@ pub struct MemKernel {
     pub sas: HashMap<SaRef, SaParams>,
     pub reserved: HashSet<SaRef>,
     pub policies: Vec<PolicyParams>,
+    /// When each SA was added (a counter): the kernel sends on the newest outbound SA of a
+    /// reqid, as XFRM does.
+    pub added: HashMap<SaRef, u64>,
+    adds: u64,
     next_spi: u32,
     /// Operations for which the kernel answers with an error instead.
     pub fail: Option<fn(&KernelOp) -> bool>,
@@ -75,16 +79,17 @@ impl MemKernel {
                 KernelReply::Spi(self.next_spi)
             }
             KernelOp::UpdateSa(params) if self.reserved.remove(&params.sa) => {
-                self.sas.insert(params.sa, (**params).clone());
+                self.insert(params);
                 KernelReply::Done
             }
             KernelOp::UpdateSa(_) => failed(3, "no such SA"),
             KernelOp::AddSa(params) if self.sas.contains_key(&params.sa) => failed(17, "SA exists"),
             KernelOp::AddSa(params) => {
-                self.sas.insert(params.sa, (**params).clone());
+                self.insert(params);
                 KernelReply::Done
             }
             KernelOp::DelSa(sa) => {
+                self.added.remove(sa);
                 if self.sas.remove(sa).is_some() || self.reserved.remove(sa) {
                     KernelReply::Done
                 } else {
@@ -103,6 +108,23 @@ impl MemKernel {
                 None => failed(2, "no such policy"),
             },
         }
+    }
+}
+
+impl MemKernel {
+    fn insert(&mut self, params: &SaParams) {
+        self.adds += 1;
+        self.added.insert(params.sa, self.adds);
+        self.sas.insert(params.sa, params.clone());
+    }
+
+    /// The SA a packet matching `policy` (outbound) leaves on: the newest SA of its reqid
+    /// towards its template's destination.
+    pub fn outbound_sa(&self, policy: &PolicyParams) -> Option<&SaParams> {
+        self.sas
+            .values()
+            .filter(|sa| sa.reqid == policy.reqid && sa.sa.dst == policy.tmpl_dst)
+            .max_by_key(|sa| self.added.get(&sa.sa))
     }
 }
 
@@ -245,9 +267,15 @@ impl Pair {
 
     /// Runs until nothing is left to do or `limit` of virtual time has passed.
     pub fn run_for(&mut self, limit: Duration) {
+        self.run_checked(limit, |_| {});
+    }
+
+    /// Like [`Pair::run_for`], calling `check` whenever the kernels have settled.
+    pub fn run_checked(&mut self, limit: Duration, mut check: impl FnMut(&Pair)) {
         let end = self.now + limit;
         loop {
             while self.run_kernels() {}
+            check(self);
             let Some(next) = self.next_event().filter(|t| *t <= end) else {
                 self.now = end;
                 return;
@@ -271,5 +299,45 @@ impl Pair {
                 self.absorb(peer, outputs);
             }
         }
+    }
+
+    /// Whether traffic `from` one peer reaches the other: every outbound policy of `from`
+    /// leaves on an SA that the other peer has installed inbound, with the same keys.
+    /// Returns the first policy whose packets would be lost.
+    pub fn traffic_flows(&self, from: usize) -> Result<(), String> {
+        let (sender, receiver) = (&self.peers[from], &self.peers[1 - from]);
+        for policy in &sender.kernel.policies {
+            if policy.dir != crate::kernel::Direction::Out {
+                continue;
+            }
+            let Some(out) = sender.kernel.outbound_sa(policy) else {
+                return Err(format!("{}: no SA for reqid {}", sender.name, policy.reqid));
+            };
+            match receiver.kernel.sas.get(&out.sa) {
+                Some(inbound) if inbound.encr_key == out.encr_key && inbound.integ == out.integ => {
+                }
+                Some(_) => {
+                    return Err(format!(
+                        "{}: SPI {:08x} keys differ",
+                        sender.name, out.sa.spi
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "{}: sends on SPI {:08x}, which {} has not installed",
+                        sender.name, out.sa.spi, receiver.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Injects a kernel event at `peer`, as XFRM would report it.
+    pub fn kernel_event(&mut self, peer: usize, event: crate::kernel::KernelEvent) {
+        let outputs = self.peers[peer]
+            .endpoint
+            .handle_kernel_event(self.now, event);
+        self.absorb(peer, outputs);
     }
 }

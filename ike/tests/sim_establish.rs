@@ -7,36 +7,11 @@ use std::time::Duration;
 use ike::endpoint::Command;
 use ike::kernel::Direction;
 use ike::sa::{DownReason, Event, State};
-use ike::testing::{MOON, Pair, SUN, Weather};
+use ike::testing::{MOON, SUN, Weather};
 use ike::wire::NotifyType;
 use sim_common::*;
 
 const PSK: &[u8] = b"a pre-shared key of some length";
-
-fn pair(seed: u64, moon_conn: ike::config::Connection, sun_conn: ike::config::Connection) -> Pair {
-    let mut pair = Pair::new(seed);
-    pair.peers[MOON].endpoint.add_connection(moon_conn);
-    pair.peers[SUN].endpoint.add_connection(sun_conn);
-    pair
-}
-
-fn initiate(pair: &mut Pair) {
-    pair.command(
-        MOON,
-        Command::Initiate {
-            connection: "moon-sun".into(),
-        },
-    );
-}
-
-fn child_up(events: &[Event]) -> Option<(u32, u32)> {
-    events.iter().find_map(|e| match e {
-        Event::ChildUp {
-            spi_in, spi_out, ..
-        } => Some((*spi_in, *spi_out)),
-        _ => None,
-    })
-}
 
 #[test]
 fn psk_tunnel_comes_up_with_matching_sas_and_policies() {

@@ -2,10 +2,13 @@
 //! operations that install and remove one.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use crate::config::ChildConfig;
+use crate::crypto::Secret;
 use crate::crypto::encr::Encr;
 use crate::crypto::integ::Integ;
+use crate::crypto::ke::KeyExchange;
 use crate::crypto::keys::ChildSaKeys;
 use crate::kernel::{
     Direction, IpsecProtocol, KernelOp, KernelOpId, Mode, PolicyParams, SaParams, SaRef,
@@ -30,7 +33,27 @@ pub struct ChildSa {
     pub proposal: Proposal,
     pub local: IpAddr,
     pub remote: IpAddr,
+    /// The policies this pair installed; when rekeyed, they pass to the successor, which has
+    /// the same reqid.
     pub policies: Vec<PolicyParams>,
+    /// When to rekey it (its soft lifetime, randomised).
+    pub rekey_at: Option<Instant>,
+    /// Replaced by a rekey, or being replaced: never rekeyed again.
+    pub rekeyed: bool,
+    /// Whether the outbound SA is in the kernel. A rekey responder keeps the new outbound SA
+    /// back (`deferred_out`) until the initiator deletes the old pair, so it never sends on an
+    /// SA whose inbound half the initiator has not installed yet.
+    pub out_installed: bool,
+    pub deferred_out: Option<Box<SaParams>>,
+    /// The lower of the two nonces of the exchange that created it: RFC 7296 2.8.1 decides
+    /// colliding rekeys by it.
+    pub nonce_min: Vec<u8>,
+    /// The Child SA (our inbound SPI) this one rekeyed: when that one goes, a held-back
+    /// outbound SA goes in, and a redundant pair is deleted.
+    pub replaces: Option<u32>,
+    /// Made by our half of colliding rekeys that lost (RFC 7296 2.8.1): deleted once the
+    /// winner has replaced the old pair.
+    pub redundant: bool,
 }
 
 impl ChildSa {
@@ -58,17 +81,49 @@ impl ChildSa {
             .cloned()
             .map(KernelOp::DelPolicy)
             .collect();
-        ops.push(KernelOp::DelSa(self.sa_out()));
+        if self.out_installed {
+            ops.push(KernelOp::DelSa(self.sa_out()));
+        }
         ops.push(KernelOp::DelSa(self.sa_in()));
         ops
     }
 }
 
+/// What a Child SA negotiation is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildKind {
+    /// The first Child SA, carried by IKE_AUTH.
+    Auth,
+    /// Another Child SA, by CREATE_CHILD_SA.
+    Create,
+    /// The replacement of the Child SA we receive on `old` (CREATE_CHILD_SA with REKEY_SA).
+    Rekey { old: u32 },
+}
+
+/// Nonces and key exchange of a CREATE_CHILD_SA exchange (the first Child SA uses the IKE SA's).
+#[derive(Debug, Default)]
+pub struct Exchange {
+    pub ni: Vec<u8>,
+    pub nr: Vec<u8>,
+    /// Our key exchange for perfect forward secrecy, then the shared secret it gave.
+    pub ke: Option<KeyExchange>,
+    pub shared: Option<Secret>,
+}
+
 /// A Child SA being negotiated.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PendingChild {
     pub config: ChildConfig,
+    pub kind: ChildKind,
+    /// Whether we started the exchange: its "initiator" for the keys and selectors
+    /// (RFC 7296 2.17), whatever our role in the IKE SA.
+    pub initiator: bool,
     pub reqid: u32,
+    /// CREATE_CHILD_SA only.
+    pub exchange: Option<Exchange>,
+    /// A rekey initiator that answered the peer's rekey of the same Child SA meanwhile: the
+    /// lower nonce of the peer's exchange (RFC 7296 2.8.1).
+    pub collision: Option<Vec<u8>>,
     /// The ALLOCSPI in flight, then the SPI it reserved.
     pub alloc: Option<KernelOpId>,
     pub spi_in: Option<u32>,
@@ -84,6 +139,43 @@ pub struct PendingChild {
     pub answer: Vec<Payload>,
     /// The SA once both sides agree.
     pub sa: Option<ChildSa>,
+    /// Policies of the pair being rekeyed, if that pair went before this one was done.
+    pub policies: Vec<PolicyParams>,
+}
+
+impl PendingChild {
+    pub fn new(config: ChildConfig, kind: ChildKind, initiator: bool, reqid: u32) -> PendingChild {
+        PendingChild {
+            config,
+            kind,
+            initiator,
+            reqid,
+            exchange: None,
+            collision: None,
+            alloc: None,
+            spi_in: None,
+            proposals: Vec::new(),
+            ts_i: Vec::new(),
+            ts_r: Vec::new(),
+            installing: Vec::new(),
+            request: None,
+            answer: Vec::new(),
+            sa: None,
+            policies: Vec::new(),
+        }
+    }
+
+    /// The Child SA's nonces: the CREATE_CHILD_SA exchange's, or None for the IKE SA's.
+    pub fn nonces(&self) -> Option<(&[u8], &[u8])> {
+        self.exchange
+            .as_ref()
+            .map(|e| (e.ni.as_slice(), e.nr.as_slice()))
+    }
+}
+
+/// The lower of two nonces, compared as byte strings.
+pub fn lower_nonce<'a>(a: &'a [u8], b: &'a [u8]) -> &'a [u8] {
+    if a <= b { a } else { b }
 }
 
 /// The algorithms of a chosen ESP/AH proposal.
@@ -140,14 +232,14 @@ impl<'a> Directions<'a> {
     }
 }
 
-/// The operations that install `child` with `algorithms` and `keys`: inbound SA (completing
-/// the reserved SPI), outbound SA, then the policies (DESIGN: install order).
-pub fn install_ops(
+/// The two SAs of `child` with `algorithms` and `keys`: inbound (completing the reserved SPI),
+/// then outbound. DESIGN's install order is inbound SA, outbound SA, then the policies.
+pub fn sa_pair(
     child: &ChildSa,
     config: &ChildConfig,
     algorithms: &ChildAlgorithms,
     keys: &Directions<'_>,
-) -> Vec<KernelOp> {
+) -> (SaParams, SaParams) {
     let sa = |sa: SaRef,
               src: IpAddr,
               encr_key: &crate::crypto::Secret,
@@ -167,22 +259,10 @@ pub fn install_ops(
         mark: None,
         if_id: None,
     };
-    let mut ops = vec![
-        KernelOp::UpdateSa(Box::new(sa(
-            child.sa_in(),
-            child.remote,
-            keys.encr_in,
-            keys.integ_in,
-        ))),
-        KernelOp::AddSa(Box::new(sa(
-            child.sa_out(),
-            child.local,
-            keys.encr_out,
-            keys.integ_out,
-        ))),
-    ];
-    ops.extend(child.policies.iter().cloned().map(KernelOp::AddPolicy));
-    ops
+    (
+        sa(child.sa_in(), child.remote, keys.encr_in, keys.integ_in),
+        sa(child.sa_out(), child.local, keys.encr_out, keys.integ_out),
+    )
 }
 
 /// The policies of a Child SA: out for our selectors to theirs, in (and fwd in tunnel mode)

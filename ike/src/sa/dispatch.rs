@@ -4,7 +4,7 @@
 
 use crate::crypto::sk;
 use crate::wire::message::Message;
-use crate::wire::rules::{CreateChildSaResponse, Typed};
+use crate::wire::rules::Typed;
 use crate::wire::{ExchangeType, Header, NotifyType, Payload, notify};
 
 use super::window::RequestCheck;
@@ -107,19 +107,14 @@ impl IkeSa {
             }
             Typed::InformationalRequest(r) => self.on_informational_request(ctx, id, r),
             Typed::InformationalResponse(r) => self.on_informational_response(ctx, r),
-            Typed::CreateChildSaRequest(_) => {
-                // Rekeying and new Child SAs are not spoken yet: RFC 7296 1.3 lets us refuse.
-                let n = notify::Repr::new(NotifyType::NO_ADDITIONAL_SAS, &[]);
-                self.send_response(
-                    ctx,
-                    ExchangeType::CREATE_CHILD_SA,
-                    id,
-                    &[Payload::Notify(n)],
-                );
+            Typed::CreateChildSaRequest(mut r) => match r.ts.take() {
+                Some(ts) => self.on_create_child_request(ctx, id, r, ts),
+                None => self.on_rekey_ike_request(ctx, id, r),
+            },
+            Typed::CreateChildSaResponse(r) if self.ike_rekey.is_some() => {
+                self.on_rekey_ike_response(ctx, r)
             }
-            Typed::CreateChildSaResponse(
-                CreateChildSaResponse::Accept(_) | CreateChildSaResponse::Notify(_),
-            ) => {}
+            Typed::CreateChildSaResponse(r) => self.on_create_child_response(ctx, r),
             Typed::IkeSaInitRequest(_) | Typed::IkeSaInitResponse(_) => {}
             Typed::IkeAuthRequest(_) | Typed::IkeAuthResponse(_) => {}
         }

@@ -8,9 +8,10 @@ pub mod child;
 mod dispatch;
 pub mod window;
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::Connection;
 use crate::crypto::Random;
@@ -20,7 +21,7 @@ use crate::crypto::sk::{self, SkKeys};
 use crate::kernel::{KernelOp, KernelOpId};
 use crate::wire::message::{Message, Payload};
 use crate::wire::sa::Proposal;
-use crate::wire::{ExchangeType, Flags, Header, IkeSpi, MessageId, PayloadType};
+use crate::wire::{ExchangeType, Flags, Header, IkeSpi, KeId, MessageId, PayloadType};
 use child::{ChildSa, PendingChild};
 use window::{Requests, Responses, Retransmit};
 
@@ -54,6 +55,8 @@ pub enum DownReason {
     AuthenticationFailed,
     /// The peer's answer broke the protocol.
     ProtocolError(String),
+    /// Replaced by a new IKE SA, which took its Child SAs (RFC 7296 2.18).
+    Rekeyed,
 }
 
 /// What an operator hears about.
@@ -81,6 +84,27 @@ pub enum Event {
         child: String,
         reason: String,
     },
+    /// A Child SA was replaced by a new one with the same reqid and policies.
+    ChildRekeyed {
+        connection: String,
+        child: String,
+        old_spi_in: u32,
+        spi_in: u32,
+        spi_out: u32,
+    },
+    /// A Child SA was deleted (by us, by the peer, or by its lifetime).
+    ChildDown {
+        connection: String,
+        child: String,
+        spi_in: u32,
+        spi_out: u32,
+    },
+    /// The IKE SA was replaced by a new one with these SPIs.
+    IkeRekeyed {
+        connection: String,
+        old: (IkeSpi, IkeSpi),
+        new: (IkeSpi, IkeSpi),
+    },
 }
 
 /// What an IKE SA needs from the endpoint while it handles one input.
@@ -94,6 +118,8 @@ pub struct Ctx<'a> {
     pub next_reqid: &'a mut u32,
     /// Kernel operations issued during this call, for the endpoint to route their replies.
     pub issued: Vec<KernelOpId>,
+    /// IKE SAs created during this call by rekeying, for the endpoint to file.
+    pub spawned: Vec<IkeSa>,
 }
 
 impl Ctx<'_> {
@@ -122,6 +148,36 @@ impl Ctx<'_> {
         self.rng.fill(&mut bytes);
         bytes
     }
+
+    /// `period` shortened by a random part of up to `spread` (strongSwan's `rand_time`), so
+    /// both peers do not rekey at once.
+    pub fn jittered(&mut self, period: Duration, spread: Duration) -> Duration {
+        let mut b = [0u8; 4];
+        self.rng.fill(&mut b);
+        let fraction = f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX);
+        period.saturating_sub(spread.min(period).mul_f64(fraction))
+    }
+}
+
+/// Work that needs a request of its own, started when the Message ID window is free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    /// Another Child SA from the named configuration.
+    CreateChild(String),
+    /// Rekey the Child SA we receive on this SPI.
+    RekeyChild(u32),
+    /// Delete the Child SA we receive on this SPI.
+    DeleteChild(u32),
+    RekeyIke,
+}
+
+/// What our INFORMATIONAL request in flight is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Informing {
+    Liveness,
+    /// A Delete of the Child SAs we receive on these SPIs.
+    DeleteChildren(Vec<u32>),
+    DeleteIke,
 }
 
 /// Which side started the IKE SA (RFC 7296 2.2: "original initiator").
@@ -147,6 +203,9 @@ pub enum State {
     Established,
     /// A Delete for the IKE SA is in flight.
     Deleting,
+    /// Replaced by a new IKE SA; waiting for (rekey responder) or sending (initiator) the
+    /// Delete of this one.
+    Rekeyed,
     /// Gone: the endpoint removes it.
     Dead,
 }
@@ -155,6 +214,8 @@ pub enum State {
 #[derive(Debug, Clone)]
 pub struct Keys {
     pub suite: IkeSuite,
+    /// The key exchange method the keys came from, offered first when rekeying.
+    pub group: KeId,
     pub ike: IkeSaKeys,
 }
 
@@ -180,7 +241,17 @@ pub struct IkeSa {
     pub(crate) requests: Requests,
     pub(crate) responses: Responses,
     pub children: Vec<ChildSa>,
-    pub(crate) pending: Option<PendingChild>,
+    /// Child SAs under negotiation: at most one we started and one the peer started.
+    pub(crate) pending: Vec<PendingChild>,
+    /// Requests waiting for the window, and what the INFORMATIONAL in flight is for.
+    pub(crate) jobs: VecDeque<Job>,
+    pub(crate) informing: Option<Informing>,
+    /// No job starts before this (after TEMPORARY_FAILURE).
+    pub(crate) hold_until: Option<Instant>,
+    /// Our IKE SA rekey in flight.
+    pub(crate) ike_rekey: Option<crate::task::rekey_ike::IkeRekey>,
+    /// When to rekey the IKE SA; for a replaced one, when to give up waiting for its Delete.
+    pub(crate) rekey_at: Option<Instant>,
     /// When we last heard from the peer (authenticated), for liveness checks.
     pub(crate) last_heard: Instant,
 }
@@ -228,7 +299,12 @@ impl IkeSa {
             requests: Requests::default(),
             responses: Responses::default(),
             children: Vec::new(),
-            pending: None,
+            pending: Vec::new(),
+            jobs: VecDeque::new(),
+            informing: None,
+            hold_until: None,
+            ike_rekey: None,
+            rekey_at: None,
             last_heard: now,
         }
     }
@@ -346,7 +422,16 @@ impl IkeSa {
             ctx.kernel(op);
         }
         self.children.clear();
+        let pending = std::mem::take(&mut self.pending);
+        for p in &pending {
+            self.release(ctx, p);
+        }
+        // A replaced IKE SA lives on in its successor, however it ends.
+        let replaced = self.state == State::Rekeyed || reason == DownReason::Rekeyed;
         self.state = State::Dead;
+        if replaced {
+            return;
+        }
         ctx.event(Event::IkeDown {
             connection: self.conn.name.clone(),
             spi_i: self.spi_i,
@@ -358,7 +443,24 @@ impl IkeSa {
     /// The next time this IKE SA needs [`IkeSa::on_timeout`].
     pub fn next_timeout(&self) -> Option<Instant> {
         // A liveness check waits while a request is in flight: its retransmissions already ask.
-        let dpd = self.dpd_deadline().filter(|_| self.requests.is_idle());
-        [self.requests.deadline(), dpd].into_iter().flatten().min()
+        let idle = self.requests.is_idle();
+        let dpd = self.dpd_deadline().filter(|_| idle);
+        let hold = self.hold_until.filter(|_| idle && !self.jobs.is_empty());
+        let child_rekey = self
+            .children
+            .iter()
+            .filter(|c| !c.rekeyed)
+            .filter_map(|c| c.rekey_at)
+            .min();
+        [
+            self.requests.deadline(),
+            dpd,
+            hold,
+            self.rekey_at,
+            child_rekey,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }

@@ -1,9 +1,10 @@
-//! Reserving SPIs for, installing and giving up on a Child SA being negotiated.
+//! Reserving SPIs for, installing, giving up on and removing Child SAs, whichever exchange
+//! negotiated them.
 
 use crate::crypto::keys::child_sa_keys;
 use crate::kernel::{KernelOp, KernelOpId, KernelReply};
-use crate::sa::child::{self, ChildAlgorithms, ChildSa, Directions, PendingChild};
-use crate::sa::{Ctx, Event, IkeSa, Role, State};
+use crate::sa::child::{self, ChildAlgorithms, ChildKind, ChildSa, Directions, PendingChild};
+use crate::sa::{Ctx, Event, IkeSa, Job};
 use crate::wire::sa::Proposal;
 use crate::wire::ts::TrafficSelector;
 
@@ -15,27 +16,18 @@ impl IkeSa {
             return self.send_auth(ctx);
         };
         let (local, remote) = (self.local.ip(), self.remote.ip());
-        self.pending = Some(PendingChild {
-            ts_i: config.local_selectors(local),
-            ts_r: config.remote_selectors(remote),
-            reqid: ctx.reqid(),
-            config,
-            alloc: None,
-            spi_in: None,
-            proposals: Vec::new(),
-            installing: Vec::new(),
-            request: None,
-            answer: Vec::new(),
-            sa: None,
-        });
-        self.state = State::AllocatingSpi;
-        self.reserve_spi(ctx);
+        let mut pending = PendingChild::new(config, ChildKind::Auth, true, ctx.reqid());
+        pending.ts_i = pending.config.local_selectors(local);
+        pending.ts_r = pending.config.remote_selectors(remote);
+        self.pending.push(pending);
+        self.state = crate::sa::State::AllocatingSpi;
+        self.reserve_spi(ctx, self.pending.len() - 1);
     }
 
     /// Asks the kernel for the SPI we will receive the Child SA's traffic on.
-    pub(crate) fn reserve_spi(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn reserve_spi(&mut self, ctx: &mut Ctx<'_>, at: usize) {
         let (local, remote) = (self.local.ip(), self.remote.ip());
-        let Some(pending) = self.pending.as_mut() else {
+        let Some(pending) = self.pending.get_mut(at) else {
             return;
         };
         let op = KernelOp::AllocSpi {
@@ -54,88 +46,102 @@ impl IkeSa {
         id: KernelOpId,
         reply: KernelReply,
     ) {
-        let Some(pending) = self.pending.as_mut() else {
+        let Some(at) = self
+            .pending
+            .iter()
+            .position(|p| p.alloc == Some(id) || p.installing.contains(&id))
+        else {
             return;
         };
+        let pending = &mut self.pending[at];
         if pending.alloc == Some(id) {
             pending.alloc = None;
             return match reply {
-                KernelReply::Spi(spi) => self.on_spi(ctx, spi),
-                other => self.fail_spi(ctx, format!("kernel refused an SPI: {other:?}")),
+                KernelReply::Spi(spi) => self.on_spi(ctx, at, spi),
+                other => self.fail_spi(ctx, at, format!("kernel refused an SPI: {other:?}")),
             };
         }
-        let Some(at) = pending.installing.iter().position(|op| *op == id) else {
-            return;
-        };
-        pending.installing.remove(at);
+        pending.installing.retain(|op| *op != id);
         if let KernelReply::Failed { message, .. } = reply {
-            return self.on_install_done(ctx, Some(message));
+            // The other operations' replies no longer matter: forget them.
+            pending.installing.clear();
+            return self.on_install_done(ctx, at, Some(message));
         }
         if pending.installing.is_empty() {
-            self.on_install_done(ctx, None);
+            self.on_install_done(ctx, at, None);
         }
     }
 
-    fn on_spi(&mut self, ctx: &mut Ctx<'_>, spi: u32) {
-        let Some(pending) = self.pending.as_mut() else {
-            return;
-        };
+    fn on_spi(&mut self, ctx: &mut Ctx<'_>, at: usize, spi: u32) {
+        let pending = &mut self.pending[at];
         pending.spi_in = Some(spi);
-        match self.role {
-            Role::Initiator => self.send_auth(ctx),
-            Role::Responder => {
+        match (pending.initiator, pending.kind) {
+            (true, ChildKind::Auth) => self.send_auth(ctx),
+            (true, _) => self.send_create_child(ctx, at),
+            (false, _) => {
                 let chosen = Proposal {
                     spi: spi.to_be_bytes().to_vec(),
                     ..pending.proposals[0].clone()
                 };
                 let (ts_i, ts_r) = (pending.ts_i.clone(), pending.ts_r.clone());
-                self.install_child(ctx, chosen, ts_i, ts_r);
+                self.install_child(ctx, at, chosen, ts_i, ts_r);
             }
         }
     }
 
-    fn fail_spi(&mut self, ctx: &mut Ctx<'_>, reason: String) {
-        match self.role {
-            Role::Initiator => {
-                self.fail_pending(ctx, reason);
+    fn fail_spi(&mut self, ctx: &mut Ctx<'_>, at: usize, reason: String) {
+        match (self.pending[at].initiator, self.pending[at].kind) {
+            (true, ChildKind::Auth) => {
+                self.fail_pending(ctx, at, reason);
                 self.send_auth(ctx);
             }
-            Role::Responder => self.answer_auth(ctx, false),
+            (true, _) => {
+                self.fail_pending(ctx, at, reason);
+                self.kick(ctx);
+            }
+            (false, ChildKind::Auth) => self.answer_auth(ctx, at, false),
+            (false, _) => self.answer_create_child(ctx, at, false),
         }
     }
 
-    /// Both sides agree on `chosen` (with the peer's SPI, for the initiator, or ours, for the
-    /// responder) and the selectors: derive the keys and install.
+    /// Both sides agree on `chosen` (with the peer's SPI, for the exchange's initiator, or
+    /// ours, for its responder) and the selectors: derive the keys and install.
     pub(crate) fn install_child(
         &mut self,
         ctx: &mut Ctx<'_>,
+        at: usize,
         chosen: Proposal,
         ts_i: Vec<TrafficSelector>,
         ts_r: Vec<TrafficSelector>,
     ) {
-        let (Some(keys), Some(pending)) = (self.keys.as_ref(), self.pending.as_mut()) else {
+        let Some(keys) = self.keys.as_ref() else {
             return;
         };
-        let peer_spi = match self.role {
-            Role::Initiator => <[u8; 4]>::try_from(&chosen.spi[..])
+        let pending = &self.pending[at];
+        let peer_spi = if pending.initiator {
+            <[u8; 4]>::try_from(&chosen.spi[..])
                 .ok()
-                .map(u32::from_be_bytes),
-            Role::Responder => pending.proposals[0]
+                .map(u32::from_be_bytes)
+        } else {
+            pending.proposals[0]
                 .spi
                 .as_slice()
                 .try_into()
                 .ok()
-                .map(u32::from_be_bytes),
+                .map(u32::from_be_bytes)
         };
         let (Some(algorithms), Some(spi_out), Some(spi_in)) =
             (ChildAlgorithms::of(&chosen), peer_spi, pending.spi_in)
         else {
-            return self.on_install_done(ctx, Some("unusable Child SA proposal".into()));
+            return self.on_install_done(ctx, at, Some("unusable Child SA proposal".into()));
         };
-        let (local_ts, remote_ts) = match self.role {
-            Role::Initiator => (ts_i, ts_r),
-            Role::Responder => (ts_r, ts_i),
+        let (local_ts, remote_ts) = if pending.initiator {
+            (ts_i, ts_r)
+        } else {
+            (ts_r, ts_i)
         };
+        let (ni, nr) = pending.nonces().unwrap_or((&self.ni, &self.nr));
+        let nonce_min = child::lower_nonce(ni, nr).to_vec();
         let mut sa = ChildSa {
             name: pending.config.name.clone(),
             protocol: pending.config.protocol,
@@ -149,102 +155,251 @@ impl IkeSa {
             local: self.local.ip(),
             remote: self.remote.ip(),
             policies: Vec::new(),
+            rekey_at: None,
+            rekeyed: false,
+            out_installed: true,
+            deferred_out: None,
+            nonce_min,
+            replaces: None,
+            redundant: false,
         };
-        sa.policies = child::policies(&sa);
-        let encr_len = algorithms.encr.keymat_len();
+        let shared = pending.exchange.as_ref().and_then(|e| e.shared.as_ref());
         let child_keys = child_sa_keys(
             keys.suite.prf,
             &keys.ike.sk_d,
-            None,
-            &self.ni,
-            &self.nr,
-            encr_len,
+            shared,
+            ni,
+            nr,
+            algorithms.encr.keymat_len(),
             algorithms.integ_key_len(),
         );
         let Ok(child_keys) = child_keys else {
-            return self.on_install_done(ctx, Some("Child SA key derivation failed".into()));
+            return self.on_install_done(ctx, at, Some("Child SA key derivation failed".into()));
         };
-        let directions = Directions::new(&child_keys, self.role == Role::Initiator);
-        let ops = child::install_ops(&sa, &pending.config, &algorithms, &directions);
+        let directions = Directions::new(&child_keys, pending.initiator);
+        let (mut sa_in, mut sa_out) =
+            child::sa_pair(&sa, &pending.config, &algorithms, &directions);
+        // strongSwan's rekey jitter: the soft limit falls at a random point of the last tenth
+        // before rekey_time, and the hard one stays where configured.
+        let lifetime = pending.config.lifetime;
+        let soft = ctx.jittered(
+            std::time::Duration::from_secs(lifetime.soft_seconds),
+            std::time::Duration::from_secs(lifetime.soft_seconds / 10),
+        );
+        if lifetime.soft_seconds != 0 {
+            sa.rekey_at = Some(ctx.now + soft);
+            sa_in.lifetime.soft_seconds = soft.as_secs().max(1);
+            sa_out.lifetime.soft_seconds = soft.as_secs().max(1);
+        }
+        let mut ops = vec![KernelOp::UpdateSa(Box::new(sa_in))];
+        let rekey = matches!(pending.kind, ChildKind::Rekey { .. });
+        if rekey && !pending.initiator {
+            // Held back until the initiator deletes the old pair (see ChildSa::deferred_out).
+            sa.deferred_out = Some(Box::new(sa_out));
+            sa.out_installed = false;
+        } else {
+            ops.push(KernelOp::AddSa(Box::new(sa_out)));
+        }
+        if !rekey {
+            // A rekeyed pair keeps its predecessor's policies (same reqid).
+            sa.policies = child::policies(&sa);
+            ops.extend(sa.policies.iter().cloned().map(KernelOp::AddPolicy));
+        }
+        let pending = &mut self.pending[at];
         pending.installing = ops.into_iter().map(|op| ctx.kernel(op)).collect();
         pending.sa = Some(sa);
     }
 
     /// Every install operation answered, or one failed (`failure`).
-    fn on_install_done(&mut self, ctx: &mut Ctx<'_>, failure: Option<String>) {
-        if self.role == Role::Responder && self.state == State::AuthInstalling {
-            if let (Some(reason), Some(pending)) = (&failure, self.pending.as_ref()) {
-                ctx.event(Event::ChildFailed {
-                    connection: self.conn.name.clone(),
-                    child: pending.config.name.clone(),
-                    reason: reason.clone(),
-                });
-            }
-            return self.answer_auth(ctx, failure.is_none());
-        }
-        let Some(pending) = self.pending.take() else {
-            return;
-        };
-        let installed = failure.is_none();
-        if let Some(reason) = failure {
+    fn on_install_done(&mut self, ctx: &mut Ctx<'_>, at: usize, failure: Option<String>) {
+        let pending = &self.pending[at];
+        if let Some(reason) = &failure {
             ctx.event(Event::ChildFailed {
                 connection: self.conn.name.clone(),
                 child: pending.config.name.clone(),
-                reason,
+                reason: reason.clone(),
             });
         }
-        self.finish_child(ctx, pending, installed);
+        let installed = failure.is_none();
+        match (pending.initiator, pending.kind) {
+            (false, ChildKind::Auth) => self.answer_auth(ctx, at, installed),
+            (false, _) => self.answer_create_child(ctx, at, installed),
+            (true, _) => {
+                let pending = self.pending.remove(at);
+                self.finish_child(ctx, pending, installed);
+                self.kick(ctx);
+            }
+        }
     }
 
     /// Records an installed Child SA, or removes what a failed one left in the kernel.
     pub(crate) fn finish_child(
         &mut self,
         ctx: &mut Ctx<'_>,
-        pending: PendingChild,
+        mut pending: PendingChild,
         installed: bool,
     ) {
         if !installed {
-            match &pending.sa {
-                Some(sa) => sa.removal_ops().into_iter().for_each(|op| {
-                    ctx.kernel(op);
-                }),
-                None => self.release(ctx, &pending),
-            }
-            return;
+            return self.release(ctx, &pending);
         }
-        let Some(sa) = pending.sa else {
+        let Some(mut sa) = pending.sa.take() else {
             return;
         };
-        ctx.event(Event::ChildUp {
+        let ChildKind::Rekey { old } = pending.kind else {
+            ctx.event(Event::ChildUp {
+                connection: self.conn.name.clone(),
+                child: sa.name.clone(),
+                spi_in: sa.spi_in,
+                spi_out: sa.spi_out,
+            });
+            return self.children.push(sa);
+        };
+        ctx.event(Event::ChildRekeyed {
             connection: self.conn.name.clone(),
             child: sa.name.clone(),
+            old_spi_in: old,
             spi_in: sa.spi_in,
             spi_out: sa.spi_out,
         });
+        sa.replaces = Some(old);
+        sa.policies = std::mem::take(&mut pending.policies);
+        let predecessor = self.children.iter_mut().find(|c| c.spi_in == old);
+        match predecessor {
+            Some(previous) => {
+                previous.rekeyed = true;
+                sa.policies.append(&mut previous.policies);
+            }
+            None => {
+                // The old pair went meanwhile: nothing to wait for.
+                if let Some(out) = sa.deferred_out.take() {
+                    sa.out_installed = true;
+                    ctx.kernel(KernelOp::AddSa(out));
+                }
+            }
+        }
+        let redundant = pending.initiator
+            && pending
+                .collision
+                .as_ref()
+                .is_some_and(|theirs| sa.nonce_min < *theirs);
+        let (new_spi, old_present) = (sa.spi_in, self.children.iter().any(|c| c.spi_in == old));
         self.children.push(sa);
+        if !pending.initiator {
+            return;
+        }
+        if redundant {
+            // RFC 7296 2.8.1: both sides rekeyed the same Child SA and ours has the lowest
+            // nonce: we close our new pair; the peer closes the old one.
+            self.jobs.push_front(Job::DeleteChild(new_spi));
+        } else if old_present {
+            // Make before break: the new outbound SA is in, so the old one goes now; its
+            // inbound half goes once the peer has heard of the Delete.
+            self.retire_outbound(ctx, old);
+            self.jobs.push_front(Job::DeleteChild(old));
+        }
+    }
+
+    /// Removes the outbound SA of the Child SA we receive on `spi_in`, keeping the inbound one.
+    pub(crate) fn retire_outbound(&mut self, ctx: &mut Ctx<'_>, spi_in: u32) {
+        if let Some(c) = self.children.iter_mut().find(|c| c.spi_in == spi_in)
+            && c.out_installed
+        {
+            c.out_installed = false;
+            ctx.kernel(KernelOp::DelSa(c.sa_out()));
+        }
+    }
+
+    /// Removes the Child SA we receive on `spi_in` from the kernel and from the IKE SA. Its
+    /// policies pass to a sibling with the same reqid, if any, and that sibling's held-back
+    /// outbound SA goes in first if no outbound SA would be left for the reqid.
+    pub(crate) fn remove_child(&mut self, ctx: &mut Ctx<'_>, spi_in: u32) -> Option<ChildSa> {
+        let at = self.children.iter().position(|c| c.spi_in == spi_in)?;
+        let mut gone = self.children.remove(at);
+        let reqid = gone.reqid;
+        // Its successors' outbound SAs go in first; redundant ones are deleted next.
+        for c in self
+            .children
+            .iter_mut()
+            .filter(|c| c.replaces == Some(spi_in))
+        {
+            if let Some(out) = c.deferred_out.take() {
+                c.out_installed = true;
+                ctx.kernel(KernelOp::AddSa(out));
+            }
+            if c.redundant {
+                self.jobs.push_front(Job::DeleteChild(c.spi_in));
+            }
+        }
+        let outbound_left = self
+            .children
+            .iter()
+            .any(|c| c.reqid == reqid && c.out_installed);
+        // The newest sibling carries on, or the rekey under way.
+        if let Some(heir) = self.children.iter_mut().rev().find(|c| c.reqid == reqid) {
+            if !outbound_left && let Some(out) = heir.deferred_out.take() {
+                heir.out_installed = true;
+                ctx.kernel(KernelOp::AddSa(out));
+            }
+            heir.policies.append(&mut gone.policies);
+        } else if let Some(heir) = self.pending.iter_mut().find(|p| p.reqid == reqid) {
+            heir.policies.append(&mut gone.policies);
+        }
+        for op in gone.removal_ops() {
+            ctx.kernel(op);
+        }
+        ctx.event(Event::ChildDown {
+            connection: self.conn.name.clone(),
+            child: gone.name.clone(),
+            spi_in: gone.spi_in,
+            spi_out: gone.spi_out,
+        });
+        Some(gone)
     }
 
     /// Gives up on the Child SA being negotiated, releasing its reserved SPI.
-    pub(crate) fn fail_pending(&mut self, ctx: &mut Ctx<'_>, reason: String) {
-        let Some(pending) = self.pending.take() else {
+    pub(crate) fn fail_pending(&mut self, ctx: &mut Ctx<'_>, at: usize, reason: String) {
+        if at >= self.pending.len() {
             return;
-        };
+        }
+        let pending = self.pending.remove(at);
         ctx.event(Event::ChildFailed {
             connection: self.conn.name.clone(),
             child: pending.config.name.clone(),
             reason,
         });
+        if let ChildKind::Rekey { old } = pending.kind
+            && let Some(c) = self.children.iter_mut().find(|c| c.spi_in == old)
+        {
+            // Try again later, as long as the old pair lives.
+            c.rekey_at = Some(ctx.now + REKEY_RETRY);
+        }
         self.release(ctx, &pending);
     }
 
-    /// Drops the Child SA being negotiated without an event (its IKE SA is failing).
+    /// Drops the Child SAs being negotiated without an event (their IKE SA is failing).
     pub(crate) fn release_pending(&mut self, ctx: &mut Ctx<'_>) {
-        if let Some(pending) = self.pending.take() {
+        for pending in std::mem::take(&mut self.pending) {
             self.release(ctx, &pending);
         }
     }
 
-    fn release(&self, ctx: &mut Ctx<'_>, pending: &PendingChild) {
+    /// Undoes what a negotiation left in the kernel: its reserved SPI, or its installed SAs,
+    /// and the policies it inherited unless a pair of the same reqid lives on.
+    pub(crate) fn release(&mut self, ctx: &mut Ctx<'_>, pending: &PendingChild) {
+        match self.children.iter_mut().find(|c| c.reqid == pending.reqid) {
+            Some(heir) => heir.policies.extend(pending.policies.iter().cloned()),
+            None => {
+                for p in &pending.policies {
+                    ctx.kernel(KernelOp::DelPolicy(p.clone()));
+                }
+            }
+        }
+        if let Some(sa) = &pending.sa {
+            for op in sa.removal_ops() {
+                ctx.kernel(op);
+            }
+            return;
+        }
         if let Some(spi) = pending.spi_in {
             ctx.kernel(KernelOp::DelSa(crate::kernel::SaRef {
                 dst: self.local.ip(),
@@ -254,3 +409,6 @@ impl IkeSa {
         }
     }
 }
+
+/// How long after a failed rekey to try again.
+pub(crate) const REKEY_RETRY: std::time::Duration = std::time::Duration::from_secs(30);

@@ -5,8 +5,8 @@ use crate::auth::octets::Signer;
 use crate::auth::psk;
 use crate::config::Auth;
 use crate::proposal::{check_response, select_proposal};
-use crate::sa::child::PendingChild;
-use crate::sa::{Ctx, DownReason, Event, IkeSa, Role, State};
+use crate::sa::child::{ChildKind, PendingChild};
+use crate::sa::{Ctx, DownReason, Event, IkeSa, Job, Role, State};
 use crate::wire::message::Payload;
 use crate::wire::rules::{ChildSaPayloads, IkeAuthRequest, IkeAuthResponse, Typed};
 use crate::wire::{ExchangeType, MessageId, NotifyType, auth, id, notify, sa, ts};
@@ -78,7 +78,7 @@ impl IkeSa {
             notifies: vec![notify::Repr::new(NotifyType::INITIAL_CONTACT, &[])],
             ..IkeAuthRequest::default()
         };
-        if let Some(pending) = self.pending.as_mut() {
+        if let Some(pending) = self.pending.iter_mut().find(|p| p.kind == ChildKind::Auth) {
             let spi = pending.spi_in.unwrap_or_default().to_be_bytes();
             pending.proposals = numbered(&without_ke(&pending.config.proposals), &spi);
             if pending.config.mode == crate::kernel::Mode::Transport {
@@ -122,9 +122,13 @@ impl IkeSa {
             return self.die(ctx, DownReason::AuthenticationFailed);
         }
         self.establish(ctx);
+        // The connection's other Child SAs follow, one CREATE_CHILD_SA each.
+        let others = self.conn.children.iter().skip(1);
+        let others: Vec<Job> = others.map(|c| Job::CreateChild(c.name.clone())).collect();
+        self.jobs.extend(others);
         let Some(child) = response.child else {
             let reason = child_refusal(&response.notifies);
-            return self.fail_pending(ctx, reason);
+            return self.fail_pending(ctx, 0, reason);
         };
         let transport = has(&response.notifies, NotifyType::USE_TRANSPORT_MODE);
         self.accept_child(ctx, child, transport);
@@ -132,7 +136,7 @@ impl IkeSa {
 
     /// Initiator: checks the responder's Child SA choice and installs it.
     fn accept_child(&mut self, ctx: &mut Ctx<'_>, child: ChildSaPayloads, transport: bool) {
-        let Some(pending) = self.pending.as_ref() else {
+        let Some(pending) = self.pending.first() else {
             return;
         };
         let chosen = check_response(&pending.proposals, &child.sa.proposals).ok();
@@ -141,10 +145,11 @@ impl IkeSa {
         let mode_ok = transport == (pending.config.mode == crate::kernel::Mode::Transport);
         match chosen {
             Some(chosen) if ts_ok && mode_ok => {
-                self.install_child(ctx, chosen, child.ts_i.selectors, child.ts_r.selectors);
+                self.install_child(ctx, 0, chosen, child.ts_i.selectors, child.ts_r.selectors);
             }
             _ => self.fail_pending(
                 ctx,
+                0,
                 "responder's Child SA answer is not what we proposed".into(),
             ),
         }
@@ -178,13 +183,13 @@ impl IkeSa {
             self.send_response(ctx, ExchangeType::IKE_AUTH, id, &answer);
             return self.establish(ctx);
         };
-        match self.choose_child(ctx, &child, transport) {
+        match self.choose_child(ctx, &child, transport, ChildKind::Auth) {
             Ok(mut pending) => {
                 pending.request = Some(id);
                 pending.answer = answer;
-                self.pending = Some(pending);
+                self.pending.push(pending);
                 self.state = State::AuthInstalling;
-                self.reserve_spi(ctx);
+                self.reserve_spi(ctx, self.pending.len() - 1);
             }
             Err(refusal) => {
                 let mut answer = answer;
@@ -195,20 +200,38 @@ impl IkeSa {
         }
     }
 
-    /// Responder: the first configured Child SA whose proposals and selectors fit the request.
-    fn choose_child(
+    /// Responder: the first configured Child SA whose proposals and selectors fit the request
+    /// (with key exchange methods only for CREATE_CHILD_SA: RFC 7296 1.2).
+    pub(crate) fn choose_child(
         &mut self,
         ctx: &mut Ctx<'_>,
         child: &ChildSaPayloads,
         transport: bool,
+        kind: ChildKind,
     ) -> Result<PendingChild, NotifyType> {
         let (local, remote) = (self.local.ip(), self.remote.ip());
         let mut refusal = NotifyType::NO_PROPOSAL_CHOSEN;
+        // A rekey keeps the configuration of the Child SA it replaces.
+        let only = match kind {
+            ChildKind::Rekey { old } => self
+                .children
+                .iter()
+                .find(|c| c.spi_in == old)
+                .map(|c| c.name.clone()),
+            _ => None,
+        };
         for config in &self.conn.children {
+            if only.as_ref().is_some_and(|name| *name != config.name) {
+                continue;
+            }
             if transport != (config.mode == crate::kernel::Mode::Transport) {
                 continue;
             }
-            let ours = without_ke(&config.proposals);
+            let ours = if kind == ChildKind::Auth {
+                without_ke(&config.proposals)
+            } else {
+                config.proposals.clone()
+            };
             let Some(chosen) = select_proposal(&child.sa.proposals, &ours, self.conn.preference)
             else {
                 continue;
@@ -220,50 +243,27 @@ impl IkeSa {
                 refusal = NotifyType::TS_UNACCEPTABLE;
                 continue;
             }
-            return Ok(PendingChild {
-                config: config.clone(),
-                reqid: ctx.reqid(),
-                alloc: None,
-                spi_in: None,
-                proposals: vec![chosen],
-                ts_i,
-                ts_r,
-                installing: Vec::new(),
-                request: None,
-                answer: Vec::new(),
-                sa: None,
-            });
+            let mut pending = PendingChild::new(config.clone(), kind, false, ctx.reqid());
+            pending.proposals = vec![chosen];
+            pending.ts_i = ts_i;
+            pending.ts_r = ts_r;
+            return Ok(pending);
         }
         Err(refusal)
     }
 
     /// Responder: the Child SA is installed, or failed; answer IKE_AUTH.
-    pub(crate) fn answer_auth(&mut self, ctx: &mut Ctx<'_>, installed: bool) {
-        let Some(pending) = self.pending.take() else {
+    pub(crate) fn answer_auth(&mut self, ctx: &mut Ctx<'_>, at: usize, installed: bool) {
+        if at >= self.pending.len() {
             return;
-        };
+        }
+        let pending = self.pending.remove(at);
         let Some(id) = pending.request else {
             return;
         };
         let mut answer = pending.answer.clone();
         match (&pending.sa, installed) {
-            (Some(child), true) => {
-                if child.mode == crate::kernel::Mode::Transport {
-                    answer.push(Payload::Notify(notify::Repr::new(
-                        NotifyType::USE_TRANSPORT_MODE,
-                        &[],
-                    )));
-                }
-                answer.push(Payload::Sa(sa::Repr {
-                    proposals: vec![child.proposal.clone()],
-                }));
-                answer.push(Payload::TsI(ts::Repr {
-                    selectors: child.remote_ts.clone(),
-                }));
-                answer.push(Payload::TsR(ts::Repr {
-                    selectors: child.local_ts.clone(),
-                }));
-            }
+            (Some(child), true) => answer.extend(child_answer(child)),
             _ => answer.push(Payload::Notify(notify::Repr::new(
                 NotifyType::NO_PROPOSAL_CHOSEN,
                 &[],
@@ -280,12 +280,36 @@ impl IkeSa {
             return;
         }
         self.state = State::Established;
+        self.schedule_ike_rekey(ctx);
         ctx.event(Event::IkeUp {
             connection: self.conn.name.clone(),
             spi_i: self.spi_i,
             spi_r: self.spi_r,
         });
     }
+}
+
+/// The responder's half of an agreed Child SA: USE_TRANSPORT_MODE if so, SA, TSi, TSr.
+pub(crate) fn child_answer(child: &crate::sa::child::ChildSa) -> Vec<Payload> {
+    let mut answer = Vec::new();
+    if child.mode == crate::kernel::Mode::Transport {
+        answer.push(Payload::Notify(notify::Repr::new(
+            NotifyType::USE_TRANSPORT_MODE,
+            &[],
+        )));
+    }
+    answer.extend([
+        Payload::Sa(sa::Repr {
+            proposals: vec![child.proposal.clone()],
+        }),
+        Payload::TsI(ts::Repr {
+            selectors: child.remote_ts.clone(),
+        }),
+        Payload::TsR(ts::Repr {
+            selectors: child.local_ts.clone(),
+        }),
+    ]);
+    answer
 }
 
 /// Why the responder gave no Child SA, from its notifies.
@@ -296,6 +320,6 @@ fn child_refusal(notifies: &[notify::Repr]) -> String {
     }
 }
 
-fn has(notifies: &[notify::Repr], ty: NotifyType) -> bool {
+pub(crate) fn has(notifies: &[notify::Repr], ty: NotifyType) -> bool {
     notifies.iter().any(|n| n.ty == ty)
 }

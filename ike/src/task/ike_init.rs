@@ -8,11 +8,7 @@ use crate::wire::message::Payload;
 use crate::wire::rules::{IkeSaInitRequest, IkeSaInitResponse};
 use crate::wire::{ExchangeType, Header, IkeSpi, KeId, NotifyType, ke, nonce, notify, sa};
 
-use super::{first_ke, ike_suite, numbered, offers_ke};
-
-/// RFC 7296 2.10: at least half the PRF's key size and 128 bits; 32 bytes serve every PRF we
-/// offer.
-const NONCE_LEN: usize = 32;
+use super::{NONCE_LEN, first_ke, ike_suite, numbered, offers_ke};
 
 impl IkeSa {
     /// Initiator: picks our SPI and sends the IKE_SA_INIT request.
@@ -117,7 +113,7 @@ impl IkeSa {
         self.init_response = bytes.to_vec();
         let seed = skeyseed(suite.prf, &self.ni, &self.nr, &shared);
         match ike_sa_keys(&suite, &seed, &self.ni, &self.nr, self.spi_i, self.spi_r) {
-            Ok(ike) => self.keys = Some(Keys { suite, ike }),
+            Ok(ike) => self.keys = Some(Keys { suite, group, ike }),
             Err(e) => {
                 return self.die(
                     ctx,
@@ -214,7 +210,7 @@ impl IkeSa {
                 notify::Repr::new(NotifyType::NO_PROPOSAL_CHOSEN, &[]),
             );
         };
-        self.keys = Some(Keys { suite, ike });
+        self.keys = Some(Keys { suite, group, ike });
         let answer = vec![
             Payload::Sa(sa::Repr {
                 proposals: vec![proposal],
@@ -245,7 +241,7 @@ impl IkeSa {
 }
 
 /// A random, non-zero IKE SPI.
-fn random_spi(ctx: &mut Ctx<'_>) -> IkeSpi {
+pub(crate) fn random_spi(ctx: &mut Ctx<'_>) -> IkeSpi {
     loop {
         let mut spi = [0u8; 8];
         ctx.rng.fill(&mut spi);

@@ -4,10 +4,12 @@
 use std::time::Instant;
 
 use crate::sa::window::Resend;
-use crate::sa::{Ctx, DownReason, IkeSa, State};
+use crate::sa::{Ctx, DownReason, IkeSa, Informing, State};
 use crate::wire::message::Payload;
 use crate::wire::rules::{Informational, Typed};
 use crate::wire::{ExchangeType, MessageId, delete};
+
+use super::create_child::protocol_id;
 
 impl IkeSa {
     /// Responder side of an INFORMATIONAL request.
@@ -20,42 +22,60 @@ impl IkeSa {
         if request.deletes.contains(&delete::Repr::Ike) {
             // RFC 7296 1.4.1: answer with an empty INFORMATIONAL, then the SA is gone.
             self.send_response(ctx, ExchangeType::INFORMATIONAL, id, &[]);
-            return self.die(ctx, DownReason::DeletedByPeer);
+            let reason = if self.state == State::Rekeyed {
+                DownReason::Rekeyed
+            } else {
+                DownReason::DeletedByPeer
+            };
+            return self.die(ctx, reason);
         }
-        let mut ours = Vec::new();
+        let ours_in_flight = match &self.informing {
+            Some(Informing::DeleteChildren(spis)) => spis.clone(),
+            _ => Vec::new(),
+        };
+        let mut answers = Vec::new();
         for d in &request.deletes {
             let delete::Repr::Child { protocol, spis } = d else {
                 continue;
             };
+            let mut ours = Vec::new();
             // The peer names the SPIs it receives on: our outbound SAs.
             for spi in spis {
-                if let Some(at) = self.children.iter().position(|c| c.spi_out == *spi) {
-                    let child = self.children.remove(at);
-                    ours.push(child.spi_in);
-                    child.removal_ops().into_iter().for_each(|op| {
-                        ctx.kernel(op);
-                    });
+                let Some(child) = self
+                    .children
+                    .iter()
+                    .find(|c| c.spi_out == *spi && protocol_id(c.protocol) == *protocol)
+                else {
+                    continue;
+                };
+                let spi_in = child.spi_in;
+                if ours_in_flight.contains(&spi_in) {
+                    // Deletes that cross (RFC 7296 1.4.1): the outbound SA goes now, the
+                    // inbound one with the answer to ours, and this answer names neither.
+                    self.retire_outbound(ctx, spi_in);
+                    continue;
                 }
+                self.remove_child(ctx, spi_in);
+                ours.push(spi_in);
             }
             if !ours.is_empty() {
-                let answer = delete::Repr::Child {
+                answers.push(delete::Repr::Child {
                     protocol: *protocol,
-                    spis: std::mem::take(&mut ours),
-                };
-                let response = Typed::InformationalResponse(Informational {
-                    deletes: vec![answer],
-                    ..Default::default()
+                    spis: ours,
                 });
-                return self.send_response(
-                    ctx,
-                    ExchangeType::INFORMATIONAL,
-                    id,
-                    &response.into_payloads(),
-                );
             }
         }
-        // A liveness check, or notifies we only note.
-        self.send_response(ctx, ExchangeType::INFORMATIONAL, id, &[]);
+        // A liveness check, notifies we only note, or the answer to Deletes.
+        let response = Typed::InformationalResponse(Informational {
+            deletes: answers,
+            ..Default::default()
+        });
+        self.send_response(
+            ctx,
+            ExchangeType::INFORMATIONAL,
+            id,
+            &response.into_payloads(),
+        );
     }
 
     /// Our INFORMATIONAL request was answered.
@@ -64,8 +84,17 @@ impl IkeSa {
         ctx: &mut Ctx<'_>,
         _response: Informational,
     ) {
-        if self.state == State::Deleting {
-            self.die(ctx, DownReason::Terminated);
+        match self.informing.take() {
+            Some(Informing::DeleteIke) if self.state == State::Rekeyed => {
+                self.die(ctx, DownReason::Rekeyed)
+            }
+            Some(Informing::DeleteIke) => self.die(ctx, DownReason::Terminated),
+            Some(Informing::DeleteChildren(spis)) => {
+                for spi in spis {
+                    self.remove_child(ctx, spi);
+                }
+            }
+            Some(Informing::Liveness) | None => {}
         }
     }
 
@@ -81,6 +110,8 @@ impl IkeSa {
             deletes: vec![delete::Repr::Ike],
             ..Default::default()
         });
+        self.jobs.clear();
+        self.informing = Some(Informing::DeleteIke);
         self.send_request(ctx, ExchangeType::INFORMATIONAL, &request.into_payloads());
         self.state = State::Deleting;
     }
@@ -101,8 +132,13 @@ impl IkeSa {
             }
             None => {}
         }
+        self.on_lifetime_timers(ctx);
+        if self.state == State::Dead {
+            return;
+        }
         if self.dpd_deadline().is_some_and(|due| ctx.now >= due) && self.requests.is_idle() {
             // RFC 7296 2.4: an empty INFORMATIONAL request; its answer counts as hearing back.
+            self.informing = Some(Informing::Liveness);
             self.send_request(ctx, ExchangeType::INFORMATIONAL, &[] as &[Payload]);
             self.last_heard = ctx.now;
         }

@@ -3,20 +3,38 @@
 //!
 //! - `ike_init`: IKE_SA_INIT, with INVALID_KE_PAYLOAD and COOKIE retries;
 //! - `ike_auth`: IKE_AUTH with pre-shared keys, and the first Child SA;
-//! - `child_install`: reserving SPIs and installing a negotiated Child SA;
-//! - `informational`: deletes, liveness checks, and what the retransmission timer decides.
+//! - `create_child`: CREATE_CHILD_SA for another Child SA or a Child SA rekey;
+//! - `rekey_ike`: CREATE_CHILD_SA replacing the IKE SA;
+//! - `child_install`: reserving SPIs, installing and removing Child SAs;
+//! - `informational`: deletes, liveness checks, and what the retransmission timer decides;
+//! - `jobs`: starting queued requests when the Message ID window is free.
 
 pub mod child_install;
+pub mod create_child;
 pub mod ike_auth;
 pub mod ike_init;
 pub mod informational;
+pub mod jobs;
+pub mod rekey_ike;
 
 use crate::crypto::encr::Encr;
 use crate::crypto::integ::Integ;
 use crate::crypto::keys::IkeSuite;
 use crate::crypto::prf::Prf;
+use crate::sa::Ctx;
 use crate::wire::sa::Proposal;
 use crate::wire::{EncrId, IntegId, KeId, PrfId, TransformType};
+
+/// RFC 7296 2.10: at least half the PRF's key size and 128 bits; 32 bytes serve every PRF we
+/// offer.
+pub(crate) const NONCE_LEN: usize = 32;
+
+/// How long to wait before retrying after TEMPORARY_FAILURE: random between 2 and 10 seconds,
+/// so that two peers retrying against each other stop colliding.
+pub(crate) fn retry_pause(ctx: &mut Ctx<'_>) -> std::time::Duration {
+    let ten = std::time::Duration::from_secs(10);
+    ctx.jittered(ten, std::time::Duration::from_secs(8))
+}
 
 /// The encryption and integrity algorithms of a chosen proposal, if we implement them and
 /// they go together (an AEAD alone, or a cipher with an integrity algorithm).

@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use ike::config::{Auth, ChildConfig, Connection};
 use ike::crypto::Secret;
+use ike::endpoint::Command;
 use ike::kernel::{IpsecProtocol, Lifetime, Mode};
 use ike::proposal::Preference;
+use ike::sa::Event;
+use ike::testing::{MOON, Pair, SUN};
 use ike::wire::sa::{Proposal, Transform};
 use ike::wire::ts::TrafficSelector;
 use ike::wire::{EncrId, EsnId, IntegId, KeId, PrfId, ProtocolId, id};
@@ -106,4 +109,32 @@ pub fn sun(psk: &[u8]) -> Connection {
         ALICE_NET,
         psk,
     )
+}
+
+/// Moon and sun with these connections, on a seeded network.
+pub fn pair(seed: u64, moon_conn: Connection, sun_conn: Connection) -> Pair {
+    let mut pair = Pair::new(seed);
+    pair.peers[MOON].endpoint.add_connection(moon_conn);
+    pair.peers[SUN].endpoint.add_connection(sun_conn);
+    pair
+}
+
+/// Moon starts the moon-sun connection.
+pub fn initiate(pair: &mut Pair) {
+    pair.command(
+        MOON,
+        Command::Initiate {
+            connection: "moon-sun".into(),
+        },
+    );
+}
+
+/// The SPIs (in, out) of the first Child SA that came up.
+pub fn child_up(events: &[Event]) -> Option<(u32, u32)> {
+    events.iter().find_map(|e| match e {
+        Event::ChildUp {
+            spi_in, spi_out, ..
+        } => Some((*spi_in, *spi_out)),
+        _ => None,
+    })
 }
