@@ -299,5 +299,25 @@ fn log_event(event: &Event) {
             child,
             reason,
         } => warn!("{connection}: CHILD_SA {child} failed: {reason}"),
+        Event::ChildRekeyed {
+            connection,
+            child,
+            old_spi_in,
+            spi_in,
+            spi_out,
+        } => info!(
+            "{connection}: CHILD_SA {child} {old_spi_in:08x}_i rekeyed, SPIs {spi_in:08x}_i {spi_out:08x}_o"
+        ),
+        Event::ChildDown {
+            connection,
+            child,
+            spi_in,
+            spi_out,
+        } => info!("{connection}: CHILD_SA {child} {spi_in:08x}_i {spi_out:08x}_o deleted"),
+        Event::IkeRekeyed {
+            connection,
+            old: (old_i, old_r),
+            new: (new_i, new_r),
+        } => info!("{connection}: IKE SA {old_i}_i {old_r}_r rekeyed to {new_i}_i {new_r}_r"),
     }
 }
