@@ -54,6 +54,8 @@ pub struct ChildSa {
     /// Made by our half of colliding rekeys that lost (RFC 7296 2.8.1): deleted once the
     /// winner has replaced the old pair.
     pub redundant: bool,
+    /// When to delete it ourselves: a redundant pair the peer should have deleted.
+    pub reap_at: Option<Instant>,
 }
 
 impl ChildSa {

@@ -451,6 +451,7 @@ impl IkeSa {
             .iter()
             .filter(|c| !c.rekeyed)
             .filter_map(|c| c.rekey_at)
+            .chain(self.children.iter().filter_map(|c| c.reap_at))
             .min();
         [
             self.requests.deadline(),

@@ -162,6 +162,7 @@ impl IkeSa {
             nonce_min,
             replaces: None,
             redundant: false,
+            reap_at: None,
         };
         let shared = pending.exchange.as_ref().and_then(|e| e.shared.as_ref());
         let child_keys = child_sa_keys(
@@ -291,11 +292,24 @@ impl IkeSa {
             // RFC 7296 2.8.1: both sides rekeyed the same Child SA and ours has the lowest
             // nonce: we close our new pair; the peer closes the old one.
             self.jobs.push_front(Job::DeleteChild(new_spi));
-        } else if old_present {
-            // Make before break: the new outbound SA is in, so the old one goes now; its
-            // inbound half goes once the peer has heard of the Delete.
-            self.retire_outbound(ctx, old);
-            self.jobs.push_front(Job::DeleteChild(old));
+        } else {
+            if pending.collision.is_some() {
+                // We won: the pair the peer's exchange made is its to delete. A peer that
+                // never learnt of the collision (its answer came before our request) keeps
+                // it, so it goes after a grace period if it is still there.
+                let deadline = ctx.now + REDUNDANT_GRACE;
+                for c in self.children.iter_mut() {
+                    if c.replaces == Some(old) && c.spi_in != new_spi {
+                        c.reap_at = Some(deadline);
+                    }
+                }
+            }
+            if old_present {
+                // Make before break: the new outbound SA is in, so the old one goes now; its
+                // inbound half goes once the peer has heard of the Delete.
+                self.retire_outbound(ctx, old);
+                self.jobs.push_front(Job::DeleteChild(old));
+            }
         }
     }
 
@@ -409,6 +423,9 @@ impl IkeSa {
         }
     }
 }
+
+/// How long the winner of colliding rekeys waits for the peer to delete its redundant pair.
+pub(crate) const REDUNDANT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long after a failed rekey to try again.
 pub(crate) const REKEY_RETRY: std::time::Duration = std::time::Duration::from_secs(30);

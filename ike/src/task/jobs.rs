@@ -96,6 +96,19 @@ impl IkeSa {
         for spi in rekeys {
             self.queue(ctx, Job::RekeyChild(spi));
         }
+        let reaps: Vec<u32> = self
+            .children
+            .iter_mut()
+            .filter(|c| due(c.reap_at))
+            .map(|c| {
+                c.reap_at = None;
+                c.rekeyed = true;
+                c.spi_in
+            })
+            .collect();
+        for spi in reaps {
+            self.queue(ctx, Job::DeleteChild(spi));
+        }
     }
 
     /// The kernel says the Child SA with `spi_in` reached a soft (rekey) or hard (gone) limit.
