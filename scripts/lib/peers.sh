@@ -128,12 +128,13 @@ start_tcpdump() {
 
 # --- strongSwan ----------------------------------------------------------------------------
 
-# charon_config DIR NAME LOCAL REMOTE PROPOSALS [LOCAL-ID REMOTE-ID [CHILD-EXTRA]]:
+# charon_config DIR NAME LOCAL REMOTE PROPOSALS [LOCAL-ID REMOTE-ID [CHILD-EXTRA [CONN-EXTRA]]]:
 # strongswan.conf and swanctl.conf in DIR. The identities default to the addresses; CHILD-EXTRA
-# is more swanctl.conf lines for the child (e.g. its esp_proposals).
+# is more swanctl.conf lines for the child (e.g. its esp_proposals), CONN-EXTRA for the
+# connection (e.g. its rekey_time).
 charon_config() {
 	local dir=$1 name=$2 local_addr=$3 remote_addr=$4 proposals=$5
-	local local_id=${6:-$3} remote_id=${7:-$4} child_extra=${8:-}
+	local local_id=${6:-$3} remote_id=${7:-$4} child_extra=${8:-} conn_extra=${9:-}
 	mkdir -p "$dir"
 	cat >"$dir/strongswan.conf" <<EOF
 charon {
@@ -166,6 +167,7 @@ connections {
 		local_addrs = $local_addr
 		remote_addrs = $remote_addr
 		proposals = $proposals
+$(sed 's/^/\t\t/' <<<"$conn_extra")
 		local {
 			auth = psk
 			id = $local_id

@@ -39,6 +39,7 @@ E2E_ESP_PROPOSALS=${E2E_ESP_PROPOSALS:-aes128-sha256-noesn}
 
 # site_config HOST DIR: moon's or sun's swanctl.conf (and a strongswan.conf for charon) in DIR
 # for the tunnel "net-net" (PSK, FQDN identities moon.example and sun.example).
+# E2E_CHILD_EXTRA and E2E_CONN_EXTRA add lines to the child and the connection.
 site_config() {
 	local host=$1 dir=$2 me peer my_net peer_net other
 	if [ "$host" = moon ]; then
@@ -50,7 +51,7 @@ site_config() {
 		"local_ts = $my_net
 remote_ts = $peer_net
 esp_proposals = $E2E_ESP_PROPOSALS${E2E_CHILD_EXTRA:+
-$E2E_CHILD_EXTRA}"
+$E2E_CHILD_EXTRA}" "${E2E_CONN_EXTRA:-}"
 }
 
 # The same proposals in Libreswan's words (ike=, esp=): AES-GCM-16-256 with PRF HMAC-SHA2-384 and
@@ -118,14 +119,15 @@ esp_spi() {
 	echo "$spi"
 }
 
-# wait_for_sas HOST COUNT SECONDS [exactly]: waits until HOST has at least (or exactly) COUNT
-# ESP SAs.
+# wait_for_sas HOST COUNT SECONDS [exactly [SRC]]: waits until HOST has at least (or exactly)
+# COUNT ESP SAs (from SRC only, if given).
 wait_for_sas() {
 	local host=$1 count=$2 tries=$(($3 * 10)) exact=${4:-} n
+	local from=(${5:+src "$5"})
 	for _ in $(seq "$tries"); do
-		n=$(ip_in "$host" xfrm state list proto esp | grep -c '^src ' || true)
+		n=$(ip_in "$host" xfrm state list "${from[@]}" proto esp | grep -c '^src ' || true)
 		if [ -n "$exact" ]; then [ "$n" -eq "$count" ] && return 0; else [ "$n" -ge "$count" ] && return 0; fi
 		sleep 0.1
 	done
-	fail "$host has $n ESP SAs after ${3}s; expected ${exact:+exactly }$count"
+	fail "$host has $n ESP SAs after ${3}s; expected ${exact:+exactly }$count: $(ip_in "$host" xfrm state list proto esp | sed -nE 's/^src ([^ ]+) dst ([^ ]+).*/\1>\2/p; s/.* spi (0x[0-9a-f]+) reqid ([0-9]+).*/spi \1 reqid \2;/p' | tr '\n' ' ')"
 }
