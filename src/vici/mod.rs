@@ -2,4 +2,7 @@
 //! the wire format, and the server the daemon answers strongSwan's `swanctl` and other VICI
 //! clients with.
 
+mod host;
+pub mod query;
+pub mod server;
 pub mod wire;
