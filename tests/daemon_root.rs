@@ -69,6 +69,8 @@ fn root_ikerd_notifies_systemd_and_stops_cleanly_on_sigterm() {
                     config.to_str().unwrap(),
                     "--run-dir",
                     dir.join("run").to_str().unwrap(),
+                    "--vici",
+                    dir.join("charon.vici").to_str().unwrap(),
                 ])
                 .env("NOTIFY_SOCKET", &notify_path)
                 .stdout(Stdio::null())
@@ -105,6 +107,20 @@ fn the_systemd_unit_is_valid_and_hardened() {
     ] {
         assert!(unit.lines().any(|l| l == line), "missing {line}");
     }
+    // swanctl's default path leads to the VICI socket in the runtime directory.
+    let tmpfiles = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/systemd/ikerd.tmpfiles"
+    ))
+    .unwrap();
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(exec.ends_with(" --vici /run/ikerd/charon.vici"), "{exec}");
+    assert!(
+        tmpfiles
+            .lines()
+            .any(|l| l == "L /run/charon.vici - - - - /run/ikerd/charon.vici"),
+        "{tmpfiles}"
+    );
     // systemd's own check, with ExecStart pointing at the binary just built.
     let dir = std::env::temp_dir().join(format!("ikerd-unit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

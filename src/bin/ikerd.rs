@@ -6,19 +6,22 @@ use std::process::ExitCode;
 use clap::Parser;
 use ikerd::daemon::Daemon;
 use ikerd::kernel::xfrm::XfrmBackend;
+use ikerd::vici::server::Server;
 
 /// IKEv2 daemon for Linux.
 ///
 /// ikerd negotiates IPsec SAs with IKEv2 (RFC 7296), as initiator and responder, and installs
 /// them with their policies into the kernel's XFRM framework, so kernel ESP carries every
 /// packet. It reads strongSwan's swanctl.conf. It runs in the foreground; SIGTERM closes every
-/// IKE SA with a Delete to the peer and removes every kernel object it installed.
+/// IKE SA with a Delete to the peer and removes every kernel object it installed. strongSwan's
+/// swanctl talks to it over VICI.
 #[derive(Debug, Parser)]
 #[command(name = "ikerd", version, about, long_about)]
 #[command(
     after_help = "Status: pre-shared-key tunnels (IKE_SA_INIT, IKE_AUTH, the first \
                         Child SA in tunnel or transport mode, deletes, liveness checks) work; \
-                        rekeying, NAT traversal, certificates, VICI and reloading do not yet. \
+                        VICI answers version and stats; rekeying, NAT traversal, certificates, \
+                        the other VICI commands and reloading do not yet. \
                         See README.md."
 )]
 struct Args {
@@ -28,6 +31,10 @@ struct Args {
     /// Check the configuration, print what is wrong with it (file, line, key), and exit.
     #[arg(long)]
     check_config: bool,
+    /// The VICI socket, where swanctl and ikerctl reach the daemon (`swanctl --uri
+    /// unix://PATH` for another path than the default).
+    #[arg(long, default_value = ikerd::vici::server::DEFAULT_SOCKET, value_name = "PATH")]
+    vici: PathBuf,
     /// Where runtime files go.
     #[arg(long, default_value = "/run/ikerd", value_name = "DIR")]
     run_dir: PathBuf,
@@ -90,6 +97,8 @@ fn run(loaded: ikerd::config::Loaded, args: &Args) -> Result<(), String> {
         }
         let mut daemon =
             Daemon::new(loaded.connections, kernel, first_reqid).map_err(|e| e.to_string())?;
+        let vici = Server::bind(&args.vici, daemon.control()).map_err(|e| format!("VICI: {e}"))?;
+        tokio::spawn(vici.run());
         daemon.initiate(&loaded.start).await;
         daemon.serve().await.map_err(|e| e.to_string())
     })

@@ -1,24 +1,26 @@
 //! The daemon: one task owns the protocol core ([`ike::endpoint::Endpoint`]) and loops: wait
-//! for a datagram, a signal, or the core's next timer; hand it to the core; carry out what the
-//! core asks, in order, feeding each kernel reply back (DESIGN: the daemon). Nothing else
-//! touches the sockets or netlink.
+//! for a datagram, a control request, a signal, or the core's next timer; hand it to the core;
+//! carry out what the core asks, in order, feeding each kernel reply back (DESIGN: the daemon).
+//! Nothing else touches the sockets, netlink or the core: other tasks ask through [`Control`].
 
+pub mod control;
 pub mod socket;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use ike::config::Connection;
 use ike::crypto::Random;
 use ike::endpoint::{Command, Endpoint, Settings};
-use ike::sa::{Event, Output};
+use ike::sa::{Event, Output, State};
 use tokio::net::UdpSocket;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+pub use self::control::{Control, Stats};
 use crate::kernel::KernelBackend;
 
 /// How long a shutdown waits for peers to acknowledge our Deletes.
@@ -53,6 +55,10 @@ pub struct Daemon<K: KernelBackend> {
     kernel: K,
     sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
     received: mpsc::Receiver<Received>,
+    requests: mpsc::Receiver<control::Request>,
+    /// Kept to hand out [`Control`]s; it also keeps `requests` open.
+    control: Control,
+    started: (Instant, SystemTime),
 }
 
 impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
@@ -95,12 +101,45 @@ impl<K: KernelBackend> Daemon<K> {
             info!("listening on {addr}");
             sockets.push((addr, socket));
         }
+        let (requests_tx, requests) = mpsc::channel(control::QUEUE);
         Ok(Daemon {
             endpoint,
             kernel,
             sockets,
             received,
+            requests,
+            control: Control {
+                requests: requests_tx,
+            },
+            started: (Instant::now(), SystemTime::now()),
         })
+    }
+
+    /// A handle for tasks that ask the daemon for things (the VICI server).
+    pub fn control(&self) -> Control {
+        self.control.clone()
+    }
+
+    fn answer(&self, request: control::Request) {
+        match request {
+            // A requester that gave up has dropped its receiver: nothing to do.
+            control::Request::Stats(reply) => drop(reply.send(self.stats())),
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        let sas = || self.endpoint.ike_sas().filter(|sa| sa.state != State::Dead);
+        let half_open = sas()
+            .filter(|sa| !matches!(sa.state, State::Established | State::Deleting))
+            .count();
+        Stats {
+            running: self.started.0.elapsed(),
+            since: self.started.1,
+            ike_sas: sas().count(),
+            half_open,
+            queued: self.received.len() + self.requests.len(),
+            scheduled: usize::from(self.endpoint.poll_timeout().is_some()),
+        }
     }
 
     /// Carries out outputs in order; kernel replies produce more, handled after them.
@@ -191,6 +230,7 @@ impl<K: KernelBackend> Daemon<K> {
                     let outputs = self.endpoint.handle_timeout(Instant::now());
                     self.carry_out(outputs).await;
                 }
+                Some(request) = self.requests.recv() => self.answer(request),
                 _ = &mut stop => break,
                 _ = hup.recv() => warn!("SIGHUP: reloading the configuration is not supported yet"),
             }

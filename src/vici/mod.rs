@@ -1,0 +1,8 @@
+//! VICI, strongSwan's control protocol (`src/libcharon/plugins/vici/README.md` in strongSwan):
+//! the wire format, and the server the daemon answers strongSwan's `swanctl` and other VICI
+//! clients with.
+
+mod host;
+pub mod query;
+pub mod server;
+pub mod wire;

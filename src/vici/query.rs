@@ -1,0 +1,141 @@
+//! The commands that report on the daemon: `version` and `stats`, with the fields, nesting and
+//! value formats strongSwan's vici plugin answers with, so swanctl and other clients read them
+//! unchanged (strongSwan `src/libcharon/plugins/vici/README.md`).
+
+use super::host;
+use super::wire::Message;
+use crate::daemon::Stats;
+
+/// The name `version` reports in `daemon` (strongSwan reports its namespace, `charon`).
+pub const DAEMON: &str = "ikerd";
+
+/// `version`: daemon, version, then the system's uname(2) names, as strongSwan sends them (it
+/// leaves the three out if uname fails).
+pub fn version() -> Message {
+    let mut reply = Message::new()
+        .with_value("daemon", DAEMON)
+        .with_value("version", env!("CARGO_PKG_VERSION"));
+    if let Some(names) = host::uname() {
+        reply = reply
+            .with_value("sysname", names.sysname)
+            .with_value("release", names.release)
+            .with_value("machine", names.machine);
+    }
+    reply
+}
+
+/// `stats`: strongSwan's layout, filled with what ikerd has. The daemon is one thread running
+/// one loop: one worker, busy answering this request at the priority strongSwan gives control
+/// requests (medium); what waits for the loop is queued at that priority too. `mem` appears only
+/// in leak-detective and Windows builds of strongSwan, so it is left out; `plugins` lists none.
+pub fn stats(stats: &Stats) -> Message {
+    let count = |n: usize| n.to_string();
+    let priorities = |medium: usize| {
+        Message::new()
+            .with_value("critical", "0")
+            .with_value("high", "0")
+            .with_value("medium", count(medium))
+            .with_value("low", "0")
+    };
+    let mut reply = Message::new()
+        .with_section(
+            "uptime",
+            Message::new()
+                .with_value("running", host::time_delta(stats.running.as_secs()))
+                .with_value("since", host::local_time(stats.since)),
+        )
+        .with_section(
+            "workers",
+            Message::new()
+                .with_value("total", "1")
+                .with_value("idle", "0")
+                .with_section("active", priorities(1)),
+        )
+        .with_section("queues", priorities(stats.queued))
+        .with_value("scheduled", count(stats.scheduled))
+        .with_section(
+            "ikesas",
+            Message::new()
+                .with_value("total", count(stats.ike_sas))
+                .with_value("half-open", count(stats.half_open)),
+        )
+        .with_list("plugins", Vec::<String>::new());
+    if let Some(mi) = host::mallinfo() {
+        reply = reply.with_section(
+            "mallinfo",
+            Message::new()
+                .with_value("sbrk", count(mi.sbrk))
+                .with_value("mmap", count(mi.mmap))
+                .with_value("used", count(mi.used))
+                .with_value("free", count(mi.free)),
+        );
+    }
+    reply
+}
+
+/// A failed command's answer, as strongSwan's commands give it.
+pub fn failure(errmsg: &str) -> Message {
+    Message::new()
+        .with_value("success", "no")
+        .with_value("errmsg", errmsg)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::vici::wire::Item;
+
+    #[test]
+    fn version_fields_in_strongswans_order() {
+        let names: Vec<String> = version().items.into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["daemon", "version", "sysname", "release", "machine"]
+        );
+        assert_eq!(version().str("sysname"), Some("Linux"));
+    }
+
+    #[test]
+    fn stats_layout_is_strongswans() {
+        let stats = stats(&Stats {
+            running: Duration::from_secs(3 * 3600),
+            since: SystemTime::now(),
+            ike_sas: 3,
+            half_open: 1,
+            queued: 2,
+            scheduled: 1,
+        });
+        let names: Vec<&str> = stats.items.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "uptime",
+                "workers",
+                "queues",
+                "scheduled",
+                "ikesas",
+                "plugins",
+                "mallinfo"
+            ]
+        );
+        for (path, value) in [
+            ("uptime.running", "3 hours"),
+            ("workers.total", "1"),
+            ("workers.idle", "0"),
+            ("workers.active.critical", "0"),
+            ("workers.active.medium", "1"),
+            ("queues.medium", "2"),
+            ("queues.low", "0"),
+            ("scheduled", "1"),
+            ("ikesas.total", "3"),
+            ("ikesas.half-open", "1"),
+        ] {
+            assert_eq!(stats.find_str(path), Some(value), "{path}");
+        }
+        assert!(matches!(stats.item("plugins"), Some(Item::List(l)) if l.is_empty()));
+        let used: usize = stats.find_str("mallinfo.used").unwrap().parse().unwrap();
+        assert!(used > 0);
+    }
+}
