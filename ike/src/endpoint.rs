@@ -22,13 +22,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Connection;
+use crate::cookie::Cookies;
 use crate::crypto::Random;
 use crate::kernel::{KernelEvent, KernelOpId, KernelReply};
 use crate::sa::window::Retransmit;
 use crate::sa::{Ctx, IkeSa, Job, Output, Role, State};
 use crate::wire::message::Message;
 use crate::wire::rules::Typed;
-use crate::wire::{ExchangeType, Header, IkeSpi};
+use crate::wire::{ExchangeType, Header, IkeSpi, NotifyType, Payload, notify};
 
 /// What an operator can ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +54,12 @@ pub struct Settings {
     /// The first reqid given to a Child SA; the daemon picks a range the kernel interface
     /// recognises as its own.
     pub first_reqid: u32,
+    /// From this many half-open IKE SAs on, new initiators must return a cookie
+    /// (strongSwan's `charon.cookie_threshold`, 10).
+    pub cookie_threshold: usize,
+    /// How long a responder waits for IKE_AUTH after answering IKE_SA_INIT (strongSwan's
+    /// `charon.half_open_timeout`, 30 s).
+    pub half_open_timeout: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -60,6 +67,8 @@ impl Default for Settings {
         Settings {
             retransmit: Retransmit::default(),
             first_reqid: 1,
+            cookie_threshold: 10,
+            half_open_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -69,9 +78,11 @@ pub struct Endpoint {
     settings: Settings,
     connections: Vec<Arc<Connection>>,
     sas: HashMap<IkeSpi, IkeSa>,
-    /// Responder SAs by the initiator's SPI and address, to recognise IKE_SA_INIT
-    /// retransmissions (the responder SPI is still zero in them).
+    /// Half-open responder SAs by the initiator's SPI and address, to recognise IKE_SA_INIT
+    /// retransmissions (the responder SPI is still zero in them) and to count them.
     half_open: HashMap<(IkeSpi, SocketAddr), IkeSpi>,
+    /// Made at the first IKE_SA_INIT that needs one.
+    cookies: Option<Cookies>,
     /// Which IKE SA waits for which kernel reply.
     ops: HashMap<KernelOpId, IkeSpi>,
     next_op: u64,
@@ -93,6 +104,7 @@ impl Endpoint {
             connections: Vec::new(),
             sas: HashMap::new(),
             half_open: HashMap::new(),
+            cookies: None,
             ops: HashMap::new(),
             next_op: 0,
             next_reqid: settings.first_reqid.max(1),
@@ -162,17 +174,24 @@ impl Endpoint {
     /// Puts an SA (back) in the tables under its current SPI, or drops it if it died.
     fn file(&mut self, sa: IkeSa, issued: Vec<KernelOpId>) {
         let spi = sa.local_spi();
+        let key = (sa.spi_i, sa.remote);
+        if sa.role == Role::Responder && sa.state == State::InitDone {
+            self.half_open.insert(key, spi);
+        } else if self.half_open.get(&key) == Some(&spi) {
+            self.half_open.remove(&key);
+        }
         if sa.state == State::Dead {
-            self.half_open.retain(|_, ours| *ours != spi);
             return;
         }
         for id in issued {
             self.ops.insert(id, spi);
         }
-        if sa.role == Role::Responder {
-            self.half_open.insert((sa.spi_i, sa.remote), spi);
-        }
         self.sas.insert(spi, sa);
+    }
+
+    /// How many responder IKE SAs wait for IKE_AUTH.
+    pub fn half_open(&self) -> usize {
+        self.half_open.len()
     }
 
     /// A datagram arrived on `local` from `remote`.
@@ -228,7 +247,21 @@ impl Endpoint {
         else {
             return Vec::new();
         };
-        let sa = IkeSa::new(conn, Role::Responder, local, remote, now);
+        if self.half_open.len() >= self.settings.cookie_threshold {
+            let cookies = self
+                .cookies
+                .get_or_insert_with(|| Cookies::new(now, self.rng.as_mut()));
+            cookies.rotate(now, self.rng.as_mut());
+            let (ni, ip) = (&request.nonce.data, remote.ip());
+            let returned = request.notifies.iter().find(|n| n.ty == NotifyType::COOKIE);
+            if !returned.is_some_and(|c| cookies.check(&c.data, ni, ip, header.spi_i)) {
+                // RFC 7296 2.6: ask for a cookie and forget the request.
+                let cookie = cookies.make(ni, ip, header.spi_i);
+                return cookie_request(header, local, remote, &cookie);
+            }
+        }
+        let mut sa = IkeSa::new(conn, Role::Responder, local, remote, now);
+        sa.rekey_at = Some(now + self.settings.half_open_timeout);
         self.run_sa(now, sa, |sa, ctx| {
             sa.on_init_request(ctx, header, bytes, request)
         })
@@ -356,4 +389,37 @@ impl Endpoint {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.sas.values().filter_map(IkeSa::next_timeout).min()
     }
+}
+
+/// The stateless answer to an IKE_SA_INIT request: N(COOKIE) alone (RFC 7296 2.6).
+fn cookie_request(
+    request: &Header,
+    local: SocketAddr,
+    remote: SocketAddr,
+    cookie: &[u8],
+) -> Vec<Output> {
+    let header = Header {
+        spi_r: IkeSpi::ZERO,
+        next_payload: crate::wire::PayloadType::NONE,
+        flags: crate::wire::Flags::RESPONSE,
+        length: 0,
+        ..*request
+    };
+    let message = Message {
+        header,
+        payloads: vec![Payload::Notify(notify::Repr::new(
+            NotifyType::COOKIE,
+            cookie,
+        ))],
+    };
+    message
+        .emit()
+        .map(|bytes| {
+            vec![Output::Transmit {
+                local,
+                remote,
+                bytes,
+            }]
+        })
+        .unwrap_or_default()
 }

@@ -15,6 +15,7 @@ pub const IKE_PORT: u16 = 500;
 
 pub mod auth;
 pub mod config;
+pub mod cookie;
 pub mod crypto;
 pub mod endpoint;
 pub mod kernel;

@@ -333,6 +333,16 @@ impl Pair {
         Ok(())
     }
 
+    /// Delivers `bytes` to `peer` at once as if sent from `from`, which may be an address
+    /// nobody answers at (answers to it are lost).
+    pub fn inject(&mut self, peer: usize, from: SocketAddr, bytes: &[u8]) {
+        let local = self.peers[peer].addr;
+        let outputs = self.peers[peer]
+            .endpoint
+            .handle_datagram(self.now, local, from, bytes);
+        self.absorb(peer, outputs);
+    }
+
     /// Injects a kernel event at `peer`, as XFRM would report it.
     pub fn kernel_event(&mut self, peer: usize, event: crate::kernel::KernelEvent) {
         let outputs = self.peers[peer]

@@ -250,7 +250,8 @@ pub struct IkeSa {
     pub(crate) hold_until: Option<Instant>,
     /// Our IKE SA rekey in flight.
     pub(crate) ike_rekey: Option<crate::task::rekey_ike::IkeRekey>,
-    /// When to rekey the IKE SA; for a replaced one, when to give up waiting for its Delete.
+    /// When to rekey the IKE SA; for a replaced one, when to give up waiting for its Delete;
+    /// for a half-open responder, when to give up waiting for IKE_AUTH.
     pub(crate) rekey_at: Option<Instant>,
     /// When we last heard from the peer (authenticated), for liveness checks.
     pub(crate) last_heard: Instant,

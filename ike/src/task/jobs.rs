@@ -80,7 +80,14 @@ impl IkeSa {
             }
             return;
         }
-        if due(self.rekey_at) {
+        if self.state == State::InitDone {
+            if due(self.rekey_at) {
+                // Never authenticated: it goes without a word to anyone.
+                self.state = State::Dead;
+            }
+            return;
+        }
+        if self.state == State::Established && due(self.rekey_at) {
             self.rekey_at = None;
             self.queue(ctx, Job::RekeyIke);
         }
