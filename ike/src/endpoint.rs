@@ -77,7 +77,8 @@ impl Default for Settings {
 pub struct Endpoint {
     settings: Settings,
     connections: Vec<Arc<Connection>>,
-    sas: HashMap<IkeSpi, IkeSa>,
+    /// Boxed: the table's spare capacity then costs a pointer per slot, not an IKE SA.
+    sas: HashMap<IkeSpi, Box<IkeSa>>,
     /// Half-open responder SAs by the initiator's SPI and address, to recognise IKE_SA_INIT
     /// retransmissions (the responder SPI is still zero in them) and to count them.
     half_open: HashMap<(IkeSpi, SocketAddr), IkeSpi>,
@@ -124,7 +125,7 @@ impl Endpoint {
 
     /// The IKE SAs, in no particular order.
     pub fn ike_sas(&self) -> impl Iterator<Item = &IkeSa> {
-        self.sas.values()
+        self.sas.values().map(|sa| sa.as_ref())
     }
 
     /// Runs `f` on the SA with our SPI `spi` (see [`Endpoint::run_sa`]).
@@ -135,7 +136,7 @@ impl Endpoint {
         f: impl FnOnce(&mut IkeSa, &mut Ctx<'_>),
     ) -> Vec<Output> {
         match self.sas.remove(&spi) {
-            Some(sa) => self.run_sa(now, sa, f),
+            Some(sa) => self.run_sa(now, *sa, f),
             None => Vec::new(),
         }
     }
@@ -162,6 +163,7 @@ impl Endpoint {
         f(&mut sa, &mut ctx);
         // Whatever the input was, it may have freed the window for a queued request.
         sa.kick(&mut ctx);
+        sa.compact();
         let issued = std::mem::take(&mut ctx.issued);
         let spawned = std::mem::take(&mut ctx.spawned);
         self.file(sa, issued);
@@ -186,7 +188,7 @@ impl Endpoint {
         for id in issued {
             self.ops.insert(id, spi);
         }
-        self.sas.insert(spi, sa);
+        self.sas.insert(spi, Box::new(sa));
     }
 
     /// How many responder IKE SAs wait for IKE_AUTH.
@@ -319,7 +321,7 @@ impl Endpoint {
                     .sas
                     .values()
                     .filter(|sa| sa.conn.name == connection)
-                    .map(IkeSa::local_spi)
+                    .map(|sa| sa.local_spi())
                     .collect();
                 spis.into_iter()
                     .flat_map(|spi| self.with_sa(now, spi, |sa, ctx| sa.terminate(ctx)))
@@ -355,7 +357,7 @@ impl Endpoint {
             .sas
             .values()
             .filter(|sa| sa.conn.name == connection && sa.state == State::Established)
-            .map(IkeSa::local_spi)
+            .map(|sa| sa.local_spi())
             .collect();
         spis.into_iter()
             .flat_map(|spi| self.with_sa(now, spi, &f))
@@ -378,7 +380,7 @@ impl Endpoint {
             .sas
             .values()
             .filter(|sa| sa.next_timeout().is_some_and(|t| t <= now))
-            .map(IkeSa::local_spi)
+            .map(|sa| sa.local_spi())
             .collect();
         due.into_iter()
             .flat_map(|spi| self.with_sa(now, spi, |sa, ctx| sa.on_timeout(ctx)))
@@ -387,7 +389,7 @@ impl Endpoint {
 
     /// When [`Endpoint::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.sas.values().filter_map(IkeSa::next_timeout).min()
+        self.sas.values().filter_map(|sa| sa.next_timeout()).min()
     }
 }
 

@@ -270,7 +270,9 @@ pub fn sa_pair(
 /// The policies of a Child SA: out for our selectors to theirs, in (and fwd in tunnel mode)
 /// for theirs to ours, for every pair of selectors.
 pub fn policies(child: &ChildSa) -> Vec<PolicyParams> {
-    let mut policies = Vec::new();
+    let per_pair = if child.mode == Mode::Tunnel { 3 } else { 2 };
+    let mut policies =
+        Vec::with_capacity(per_pair * child.local_ts.len() * child.remote_ts.len());
     for local in &child.local_ts {
         for remote in &child.remote_ts {
             let policy = |dir, src: &TrafficSelector, dst: &TrafficSelector, tmpl_src, tmpl_dst| {

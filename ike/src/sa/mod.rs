@@ -441,6 +441,35 @@ impl IkeSa {
         });
     }
 
+    /// Lets go of what an established IKE SA with nothing under way no longer needs: the
+    /// IKE_SA_INIT messages and nonces (used for AUTH and the first Child SA's keys), SK_pi
+    /// and SK_pr, and spare capacity. Thousands of IKE SAs sit in this state.
+    pub(crate) fn compact(&mut self) {
+        if self.state != State::Established || !self.pending.is_empty() {
+            return;
+        }
+        if !self.ni.is_empty() {
+            self.init_request = Vec::new();
+            self.init_response = Vec::new();
+            self.ni = Vec::new();
+            self.nr = Vec::new();
+            self.offered = Vec::new();
+            if let Some(keys) = self.keys.as_mut() {
+                keys.ike.sk_pi = crate::crypto::Secret::new(Vec::new());
+                keys.ike.sk_pr = crate::crypto::Secret::new(Vec::new());
+            }
+        }
+        if self.pending.capacity() != 0 {
+            self.pending = Vec::new();
+        }
+        if self.jobs.is_empty() && self.jobs.capacity() != 0 {
+            self.jobs = VecDeque::new();
+        }
+        if self.children.capacity() != self.children.len() {
+            self.children.shrink_to_fit();
+        }
+    }
+
     /// The next time this IKE SA needs [`IkeSa::on_timeout`].
     pub fn next_timeout(&self) -> Option<Instant> {
         // A liveness check waits while a request is in flight: its retransmissions already ask.
