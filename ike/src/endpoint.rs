@@ -191,6 +191,11 @@ impl Endpoint {
         self.sas.insert(spi, Box::new(sa));
     }
 
+    /// How many kernel operations the endpoint still waits to hear back about.
+    pub fn awaited_kernel_replies(&self) -> usize {
+        self.ops.len()
+    }
+
     /// How many responder IKE SAs wait for IKE_AUTH.
     pub fn half_open(&self) -> usize {
         self.half_open.len()

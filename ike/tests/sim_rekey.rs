@@ -350,6 +350,54 @@ fn rekeys_on_a_bad_network_end_mirrored_or_cleanly_gone() {
                 );
             }
         }
+        assert_message_ids_never_go_back(&pair, seed);
+        // Closing leaves nothing: no IKE SA, no timer, no kernel state, no awaited reply.
+        for peer in [MOON, SUN] {
+            pair.command(
+                peer,
+                Command::Terminate {
+                    connection: "moon-sun".into(),
+                },
+            );
+        }
+        pair.run_for(Duration::from_secs(300));
+        for peer in &pair.peers {
+            let e = &peer.endpoint;
+            assert_eq!(e.ike_sas().count(), 0, "seed {seed}: {}", peer.name);
+            assert_eq!((e.half_open(), e.awaited_kernel_replies()), (0, 0));
+            assert_eq!(e.poll_timeout(), None, "seed {seed}: timers left");
+            assert!(peer.kernel.sas.is_empty() && peer.kernel.policies.is_empty());
+            assert!(peer.kernel.reserved.is_empty());
+        }
+    }
+}
+
+/// RFC 7296 2.2: on every IKE SA, the Message IDs of the requests each side sends go up by
+/// one per new request and never back (a retransmission repeats the last).
+fn assert_message_ids_never_go_back(pair: &Pair, seed: u64) {
+    use std::collections::HashMap;
+    for peer in &pair.peers {
+        let mut last: HashMap<(ike::wire::IkeSpi, bool), u32> = HashMap::new();
+        for bytes in &peer.sent {
+            let h = ike::wire::Header::parse(bytes).expect("we send what we can parse");
+            if h.flags.is_response() || h.exchange == ike::wire::ExchangeType::IKE_SA_INIT {
+                continue;
+            }
+            // Our SPI names the IKE SA on our side.
+            let ours = if h.flags.is_initiator() {
+                h.spi_i
+            } else {
+                h.spi_r
+            };
+            let id = h.message_id.0;
+            if let Some(prev) = last.insert((ours, h.flags.is_initiator()), id) {
+                assert!(
+                    id == prev || id == prev + 1,
+                    "seed {seed}: {} sent request {id} after {prev}",
+                    peer.name
+                );
+            }
+        }
     }
 }
 

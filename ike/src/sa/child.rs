@@ -271,8 +271,7 @@ pub fn sa_pair(
 /// for theirs to ours, for every pair of selectors.
 pub fn policies(child: &ChildSa) -> Vec<PolicyParams> {
     let per_pair = if child.mode == Mode::Tunnel { 3 } else { 2 };
-    let mut policies =
-        Vec::with_capacity(per_pair * child.local_ts.len() * child.remote_ts.len());
+    let mut policies = Vec::with_capacity(per_pair * child.local_ts.len() * child.remote_ts.len());
     for local in &child.local_ts {
         for remote in &child.remote_ts {
             let policy = |dir, src: &TrafficSelector, dst: &TrafficSelector, tmpl_src, tmpl_dst| {
