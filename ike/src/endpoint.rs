@@ -223,13 +223,18 @@ impl Endpoint {
             && ours.is_zero()
         {
             if let Some(&spi) = self.half_open.get(&(header.spi_i, remote)) {
-                return self.with_sa(now, spi, |sa, ctx| sa.on_datagram(ctx, &header, bytes));
+                return self.with_sa(now, spi, |sa, ctx| {
+                    sa.on_datagram(ctx, (local, remote), &header, bytes)
+                });
             }
             return self.accept(now, local, remote, &header, bytes);
         }
         self.with_sa(now, ours, |sa, ctx| {
-            if sa.remote == remote || sa.state == State::Established {
-                sa.on_datagram(ctx, &header, bytes);
+            // IKE_SA_INIT travels unauthenticated: only from where we sent ours. Later
+            // messages are authenticated before anything happens, and may come from elsewhere
+            // behind a NAT.
+            if sa.remote == remote || header.exchange != ExchangeType::IKE_SA_INIT {
+                sa.on_datagram(ctx, (local, remote), &header, bytes);
             }
         })
     }

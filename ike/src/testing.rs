@@ -165,11 +165,14 @@ pub struct Pair {
     pub peers: [Peer; 2],
     pub weather: Weather,
     net_rng: SeededRandom,
-    /// Datagrams in flight: (delivery time, sequence) -> (to peer index, from, bytes).
-    in_flight: BTreeMap<(Instant, u64), (usize, SocketAddr, Vec<u8>)>,
+    /// Datagrams in flight: (delivery time, sequence) -> (to peer index, from, to, bytes).
+    in_flight: BTreeMap<(Instant, u64), (usize, SocketAddr, SocketAddr, Vec<u8>)>,
     seq: u64,
     /// Whether a peer is reachable; a cut peer neither sends nor receives.
     pub up: [bool; 2],
+    /// Moon sits behind a NAT with this public address: its datagrams leave from it, port P
+    /// becoming P + 10000, and what comes back to it is translated back.
+    pub moon_nat: Option<IpAddr>,
 }
 
 pub const MOON: usize = 0;
@@ -198,6 +201,7 @@ impl Pair {
             in_flight: BTreeMap::new(),
             seq: 0,
             up: [true, true],
+            moon_nat: None,
         }
     }
 
@@ -211,16 +215,32 @@ impl Pair {
     fn absorb(&mut self, peer: usize, outputs: Vec<Output>) {
         for output in outputs {
             match output {
-                Output::Transmit { remote, bytes, .. } => self.send(peer, remote, bytes),
+                Output::Transmit {
+                    local,
+                    remote,
+                    bytes,
+                } => self.send(peer, local, remote, bytes),
                 Output::Kernel { id, op } => self.peers[peer].pending_ops.push((id, op)),
                 Output::Event(event) => self.peers[peer].events.push(event),
             }
         }
     }
 
-    fn send(&mut self, from: usize, remote: SocketAddr, bytes: Vec<u8>) {
+    fn send(&mut self, from: usize, local: SocketAddr, remote: SocketAddr, bytes: Vec<u8>) {
         self.peers[from].sent.push(bytes.clone());
-        let Some(to) = self.peers.iter().position(|p| p.addr.ip() == remote.ip()) else {
+        // Through moon's NAT, if any: out with the public address, back to the private one.
+        let (mut src, mut dst) = (local, remote);
+        if let Some(public) = self.moon_nat {
+            if from == MOON {
+                src = SocketAddr::new(public, local.port().wrapping_add(10_000));
+            } else if remote.ip() == public {
+                dst = SocketAddr::new(
+                    self.peers[MOON].addr.ip(),
+                    remote.port().wrapping_sub(10_000),
+                );
+            }
+        }
+        let Some(to) = self.peers.iter().position(|p| p.addr.ip() == dst.ip()) else {
             return;
         };
         if !self.up[from] || !self.up[to] || self.net_rng.chance(self.weather.drop) {
@@ -238,8 +258,7 @@ impl Pair {
                 .mul_f64((self.net_rng.next_u64() % 1000) as f64 / 1000.0);
             self.seq += 1;
             let key = (self.now + Duration::from_millis(1) + jitter, self.seq);
-            self.in_flight
-                .insert(key, (to, self.peers[from].addr, bytes.clone()));
+            self.in_flight.insert(key, (to, src, dst, bytes.clone()));
         }
     }
 
@@ -286,8 +305,7 @@ impl Pair {
                 .first_entry()
                 .filter(|e| e.key().0 <= self.now)
             {
-                let (to, from, bytes) = entry.remove();
-                let local = self.peers[to].addr;
+                let (to, from, local, bytes) = entry.remove();
                 let outputs = self.peers[to]
                     .endpoint
                     .handle_datagram(self.now, local, from, &bytes);

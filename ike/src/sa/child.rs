@@ -236,16 +236,19 @@ impl<'a> Directions<'a> {
 
 /// The two SAs of `child` with `algorithms` and `keys`: inbound (completing the reserved SPI),
 /// then outbound. DESIGN's install order is inbound SA, outbound SA, then the policies.
+/// `encap` is (our port, the peer's) for ESP in UDP behind a NAT.
 pub fn sa_pair(
     child: &ChildSa,
     config: &ChildConfig,
     algorithms: &ChildAlgorithms,
     keys: &Directions<'_>,
+    encap: Option<(u16, u16)>,
 ) -> (SaParams, SaParams) {
     let sa = |sa: SaRef,
               src: IpAddr,
               encr_key: &crate::crypto::Secret,
-              integ_key: &crate::crypto::Secret| SaParams {
+              integ_key: &crate::crypto::Secret,
+              encap: Option<(u16, u16)>| SaParams {
         sa,
         src,
         mode: child.mode,
@@ -253,7 +256,7 @@ pub fn sa_pair(
         encr: algorithms.encr,
         encr_key: encr_key.clone(),
         integ: algorithms.integ.map(|i| (i, integ_key.clone())),
-        encap: None,
+        encap,
         replay_window: config.replay_window,
         esn: algorithms.esn,
         lifetime: config.lifetime,
@@ -261,9 +264,22 @@ pub fn sa_pair(
         mark: None,
         if_id: None,
     };
+    let flip = |(ours, theirs): (u16, u16)| (theirs, ours);
     (
-        sa(child.sa_in(), child.remote, keys.encr_in, keys.integ_in),
-        sa(child.sa_out(), child.local, keys.encr_out, keys.integ_out),
+        sa(
+            child.sa_in(),
+            child.remote,
+            keys.encr_in,
+            keys.integ_in,
+            encap.map(flip),
+        ),
+        sa(
+            child.sa_out(),
+            child.local,
+            keys.encr_out,
+            keys.integ_out,
+            encap,
+        ),
     )
 }
 

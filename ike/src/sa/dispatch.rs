@@ -2,6 +2,8 @@
 //! their exchange's rules, and hand them to the exchange that waits for them. Anything that
 //! fails before authentication is dropped without an answer (RFC 7296 2.21).
 
+use std::net::SocketAddr;
+
 use crate::crypto::sk;
 use crate::wire::message::Message;
 use crate::wire::rules::Typed;
@@ -12,7 +14,13 @@ use super::{Ctx, IkeSa, Role, State};
 
 impl IkeSa {
     /// A datagram for this IKE SA.
-    pub(crate) fn on_datagram(&mut self, ctx: &mut Ctx<'_>, header: &Header, bytes: &[u8]) {
+    pub(crate) fn on_datagram(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        (local, remote): (SocketAddr, SocketAddr),
+        header: &Header,
+        bytes: &[u8],
+    ) {
         if header.exchange == ExchangeType::IKE_SA_INIT {
             return self.on_init_datagram(ctx, header, bytes);
         }
@@ -38,6 +46,8 @@ impl IkeSa {
                 RequestCheck::Drop => return,
             }
         }
+        // Authentic, and new: the address it came from is the peer's now.
+        self.follow_peer(local, remote);
         match inner.and_then(|inner| Typed::from_payloads(header.exchange, response, inner)) {
             Ok(typed) => self.on_typed(ctx, header, typed),
             Err(crate::wire::Error::UnsupportedCritical(ty)) if !response => {

@@ -255,6 +255,9 @@ pub struct IkeSa {
     pub(crate) rekey_at: Option<Instant>,
     /// When we last heard from the peer (authenticated), for liveness checks.
     pub(crate) last_heard: Instant,
+    /// What NAT detection found in IKE_SA_INIT.
+    pub nat: crate::task::nat::Nat,
+    pub(crate) last_keepalive: Instant,
 }
 
 impl core::fmt::Debug for IkeSa {
@@ -307,6 +310,8 @@ impl IkeSa {
             ike_rekey: None,
             rekey_at: None,
             last_heard: now,
+            nat: Default::default(),
+            last_keepalive: now,
         }
     }
 
@@ -482,6 +487,7 @@ impl IkeSa {
             .filter(|c| !c.rekeyed)
             .filter_map(|c| c.rekey_at)
             .chain(self.children.iter().filter_map(|c| c.reap_at))
+            .chain(self.keepalive_deadline())
             .min();
         [
             self.requests.deadline(),

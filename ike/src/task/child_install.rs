@@ -179,7 +179,7 @@ impl IkeSa {
         };
         let directions = Directions::new(&child_keys, pending.initiator);
         let (mut sa_in, mut sa_out) =
-            child::sa_pair(&sa, &pending.config, &algorithms, &directions);
+            child::sa_pair(&sa, &pending.config, &algorithms, &directions, self.encap());
         // strongSwan's rekey jitter: the soft limit falls at a random point of the last tenth
         // before rekey_time, and the hard one stays where configured.
         let lifetime = pending.config.lifetime;

@@ -40,6 +40,7 @@ impl IkeSa {
         if let Some(cookie) = cookie {
             notifies.push(notify::Repr::new(NotifyType::COOKIE, &cookie));
         }
+        notifies.extend(self.nat_notifies());
         let request = IkeSaInitRequest {
             sa: sa::Repr {
                 proposals: self.offered.clone(),
@@ -70,9 +71,15 @@ impl IkeSa {
         bytes: &[u8],
         response: IkeSaInitResponse,
     ) {
-        let (chosen, kr, nr) = match response {
+        let (chosen, kr, nr, notifies) = match response {
             IkeSaInitResponse::Notify(notifies) => return self.on_init_refusal(ctx, &notifies),
-            IkeSaInitResponse::Accept { sa, ke, nonce, .. } => (sa, ke, nonce),
+            IkeSaInitResponse::Accept {
+                sa,
+                ke,
+                nonce,
+                notifies,
+                ..
+            } => (sa, ke, nonce, notifies),
         };
         let Ok(proposal) = check_response(&self.offered, &chosen.proposals) else {
             return self.die(
@@ -109,6 +116,8 @@ impl IkeSa {
             );
         }
         self.spi_r = header.spi_r;
+        self.detect_nat(&notifies, header.spi_r);
+        self.float();
         self.nr = nr.data;
         self.init_response = bytes.to_vec();
         let seed = skeyseed(suite.prf, &self.ni, &self.nr, &shared);
@@ -198,6 +207,7 @@ impl IkeSa {
                 notify::Repr::new(NotifyType::INVALID_SYNTAX, &[]),
             );
         };
+        self.detect_nat(&request.notifies, IkeSpi::ZERO);
         self.spi_r = random_spi(ctx);
         self.ni = request.nonce.data;
         self.nr = ctx.random(NONCE_LEN);
@@ -211,7 +221,7 @@ impl IkeSa {
             );
         };
         self.keys = Some(Keys { suite, group, ike });
-        let answer = vec![
+        let mut answer = vec![
             Payload::Sa(sa::Repr {
                 proposals: vec![proposal],
             }),
@@ -223,6 +233,10 @@ impl IkeSa {
                 data: self.nr.clone(),
             }),
         ];
+        // Only to a peer that spoke of NAT first (RFC 7296 2.23).
+        if self.nat.supported {
+            answer.extend(self.nat_notifies().map(Payload::Notify));
+        }
         self.send_response(ctx, ExchangeType::IKE_SA_INIT, header.message_id, &answer);
         self.state = State::InitDone;
     }

@@ -133,6 +133,7 @@ impl IkeSa {
             None => {}
         }
         self.on_lifetime_timers(ctx);
+        self.on_keepalive_timer(ctx);
         if self.state == State::Dead {
             return;
         }

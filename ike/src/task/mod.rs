@@ -7,7 +7,8 @@
 //! - `rekey_ike`: CREATE_CHILD_SA replacing the IKE SA;
 //! - `child_install`: reserving SPIs, installing and removing Child SAs;
 //! - `informational`: deletes, liveness checks, and what the retransmission timer decides;
-//! - `jobs`: starting queued requests when the Message ID window is free.
+//! - `jobs`: starting queued requests when the Message ID window is free;
+//! - `nat`: NAT detection, moving to port 4500, following the peer's address, keepalives.
 
 pub mod child_install;
 pub mod create_child;
@@ -15,6 +16,7 @@ pub mod ike_auth;
 pub mod ike_init;
 pub mod informational;
 pub mod jobs;
+pub mod nat;
 pub mod rekey_ike;
 
 use crate::crypto::encr::Encr;

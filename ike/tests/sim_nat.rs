@@ -1,0 +1,119 @@
+//! NAT traversal over the simulated network: moon behind a NAT that rewrites its address and
+//! ports, sun accepting it from anywhere (RFC 7296 2.23, RFC 3948).
+
+mod sim_common;
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use ike::endpoint::Command;
+use ike::testing::{MOON, Pair, SUN};
+use sim_common::*;
+
+const PSK: &[u8] = b"a pre-shared key of some length";
+const PUBLIC: [u8; 4] = [203, 0, 113, 99];
+
+fn natted(seed: u64) -> Pair {
+    let mut sun_conn = sun(PSK);
+    sun_conn.remote_addr = IpAddr::from([0, 0, 0, 0]);
+    let mut pair = pair(seed, moon(PSK), sun_conn);
+    pair.moon_nat = Some(IpAddr::from(PUBLIC));
+    pair
+}
+
+#[test]
+fn behind_a_nat_ike_moves_to_4500_and_esp_goes_in_udp() {
+    let mut pair = natted(41);
+    initiate(&mut pair);
+    pair.run_for(Duration::from_secs(1));
+    assert!(
+        child_up(&pair.peers[SUN].events).is_some(),
+        "{:?}",
+        pair.peers[SUN].events
+    );
+    let moon_sa = pair.peers[MOON].endpoint.ike_sas().next().unwrap();
+    let sun_sa = pair.peers[SUN].endpoint.ike_sas().next().unwrap();
+    assert!(
+        moon_sa.nat.local && !moon_sa.nat.remote,
+        "{:?}",
+        moon_sa.nat
+    );
+    assert!(sun_sa.nat.remote && !sun_sa.nat.local, "{:?}", sun_sa.nat);
+    assert_eq!(moon_sa.local.port(), 4500);
+    assert_eq!(
+        moon_sa.remote,
+        "192.0.2.2:4500".parse::<SocketAddr>().unwrap()
+    );
+    // Sun follows moon to its public address and translated port 4500.
+    assert_eq!(sun_sa.remote, SocketAddr::new(PUBLIC.into(), 14500));
+    // IKE_SA_INIT went on port 500, IKE_AUTH on 4500 (through the NAT as 14500).
+    for (peer, ours, theirs) in [(MOON, 4500, 4500), (SUN, 4500, 14500)] {
+        for sa in pair.peers[peer].kernel.sas.values() {
+            let outbound = sa.src == pair.peers[peer].addr.ip();
+            let want = if outbound {
+                (ours, theirs)
+            } else {
+                (theirs, ours)
+            };
+            assert_eq!(sa.encap, Some(want), "{}: {sa:?}", pair.peers[peer].name);
+        }
+    }
+    // Sun's SAs and policies point at the NAT's address.
+    let child = &sun_sa.children[0];
+    assert_eq!(child.remote, IpAddr::from(PUBLIC));
+}
+
+#[test]
+fn the_side_behind_the_nat_sends_keepalives_and_rekeys_still_work() {
+    let mut pair = natted(42);
+    initiate(&mut pair);
+    pair.run_for(Duration::from_secs(1));
+    let before = pair.peers[MOON].sent.len();
+    pair.run_for(Duration::from_secs(61));
+    let keepalives = pair.peers[MOON].sent[before..]
+        .iter()
+        .filter(|b| b.as_slice() == [0xff])
+        .count();
+    assert_eq!(keepalives, 3, "one every 20 s");
+    assert!(!pair.peers[SUN].sent.iter().any(|b| b.as_slice() == [0xff]));
+    pair.command(
+        MOON,
+        Command::RekeyIke {
+            connection: "moon-sun".into(),
+        },
+    );
+    pair.command(
+        SUN,
+        Command::RekeyChild {
+            connection: "moon-sun".into(),
+            child: None,
+        },
+    );
+    pair.run_for(Duration::from_secs(5));
+    let moon_sa = pair.peers[MOON].endpoint.ike_sas().next().unwrap();
+    assert_eq!(pair.peers[MOON].endpoint.ike_sas().count(), 1);
+    assert!(moon_sa.nat.local, "the new IKE SA knows it is behind a NAT");
+    assert_eq!(moon_sa.children.len(), 1);
+    for peer in &pair.peers {
+        assert_eq!(peer.kernel.sas.len(), 2, "{}", peer.name);
+        assert!(peer.kernel.sas.values().all(|sa| sa.encap.is_some()));
+    }
+}
+
+#[test]
+fn without_a_nat_nothing_moves() {
+    let mut pair = pair(43, moon(PSK), sun(PSK));
+    initiate(&mut pair);
+    pair.run_for(Duration::from_secs(30));
+    let moon_sa = pair.peers[MOON].endpoint.ike_sas().next().unwrap();
+    assert!(moon_sa.nat.supported && !moon_sa.nat.local && !moon_sa.nat.remote);
+    assert_eq!(moon_sa.local.port(), 500);
+    assert!(
+        pair.peers[MOON]
+            .kernel
+            .sas
+            .values()
+            .all(|sa| sa.encap.is_none())
+    );
+    assert!(!pair.peers[MOON].sent.iter().any(|b| b.as_slice() == [0xff]));
+}
