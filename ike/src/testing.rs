@@ -158,6 +158,9 @@ pub struct Peer {
     pub sent: Vec<Vec<u8>>,
 }
 
+/// A datagram on its way: to which peer, from where, to where, what.
+type InFlight = (usize, SocketAddr, SocketAddr, Vec<u8>);
+
 /// Two endpoints, a network between them, and virtual time.
 #[derive(Debug)]
 pub struct Pair {
@@ -165,8 +168,8 @@ pub struct Pair {
     pub peers: [Peer; 2],
     pub weather: Weather,
     net_rng: SeededRandom,
-    /// Datagrams in flight: (delivery time, sequence) -> (to peer index, from, to, bytes).
-    in_flight: BTreeMap<(Instant, u64), (usize, SocketAddr, SocketAddr, Vec<u8>)>,
+    /// Datagrams in flight, by delivery time and sequence.
+    in_flight: BTreeMap<(Instant, u64), InFlight>,
     seq: u64,
     /// Whether a peer is reachable; a cut peer neither sends nor receives.
     pub up: [bool; 2],
