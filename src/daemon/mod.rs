@@ -22,6 +22,7 @@ use tracing::{debug, info, warn};
 
 pub use self::control::{Control, Stats};
 use crate::kernel::KernelBackend;
+use ike::task::nat::NAT_T_PORT;
 
 /// How long a shutdown waits for peers to acknowledge our Deletes.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -53,6 +54,7 @@ struct Received {
 pub struct Daemon<K: KernelBackend> {
     endpoint: Endpoint,
     kernel: K,
+    /// Port 500 and port 4500 sockets, by the address they are bound to.
     sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
     received: mpsc::Receiver<Received>,
     requests: mpsc::Receiver<control::Request>,
@@ -96,10 +98,16 @@ impl<K: KernelBackend> Daemon<K> {
         let (tx, received) = mpsc::channel(1024);
         let mut sockets = Vec::new();
         for addr in addrs {
-            let socket = Arc::new(socket::bind(addr)?);
-            tokio::spawn(receive(addr, socket.clone(), tx.clone()));
-            info!("listening on {addr}");
-            sockets.push((addr, socket));
+            let nat_t = SocketAddr::new(addr.ip(), NAT_T_PORT);
+            for (addr, socket) in [
+                (addr, socket::bind(addr)?),
+                (nat_t, socket::bind_nat_t(nat_t)?),
+            ] {
+                let socket = Arc::new(socket);
+                tokio::spawn(receive(addr, socket.clone(), tx.clone()));
+                sockets.push((addr, socket));
+            }
+            info!("listening on {addr} and port {NAT_T_PORT}");
         }
         let (requests_tx, requests) = mpsc::channel(control::QUEUE);
         Ok(Daemon {
@@ -169,9 +177,15 @@ impl<K: KernelBackend> Daemon<K> {
             .find(|(addr, _)| *addr == local)
             .or(self.sockets.first())
             .map(|(_, s)| s);
-        if let Some(socket) = socket
-            && let Err(e) = socket.send_to(bytes, remote).await
-        {
+        let Some(socket) = socket else {
+            return;
+        };
+        let sent = if local.port() == NAT_T_PORT {
+            socket.send_to(&socket::mark(bytes), remote).await
+        } else {
+            socket.send_to(bytes, remote).await
+        };
+        if let Err(e) = sent {
             warn!("send to {remote}: {e}");
         }
     }
@@ -292,10 +306,19 @@ async fn receive(local: SocketAddr, socket: Arc<UdpSocket>, tx: mpsc::Sender<Rec
     loop {
         match socket.recv_from(&mut buf).await {
             Ok((len, remote)) => {
+                let bytes = if local.port() == NAT_T_PORT {
+                    // Keepalives and anything without the marker are not IKE.
+                    let Some(ike) = socket::unmark(&buf[..len]) else {
+                        continue;
+                    };
+                    ike.to_vec()
+                } else {
+                    buf[..len].to_vec()
+                };
                 let received = Received {
                     local,
                     remote,
-                    bytes: buf[..len].to_vec(),
+                    bytes,
                 };
                 if tx.send(received).await.is_err() {
                     return;

@@ -1,8 +1,14 @@
-//! The IKE sockets: UDP on port 500, exempt from IPsec policies.
+//! The IKE sockets: UDP on port 500 and on the NAT traversal port 4500, exempt from IPsec
+//! policies.
 //!
 //! Without the exemption an IKE message to a peer whose address our own policies cover (a
 //! host-to-host tunnel, or a gateway inside a protected subnet) would be sent into the tunnel
 //! it is negotiating. strongSwan and Libreswan set the same per-socket bypass.
+//!
+//! On port 4500 IKE shares the socket with ESP in UDP (RFC 3948): the socket is marked for
+//! UDP encapsulation, so the kernel takes the ESP packets (they start with a non-zero SPI) and
+//! passes up the rest; IKE messages there start with four zero bytes, the non-ESP marker, and a
+//! lone 0xFF byte is a NAT keepalive.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -20,6 +26,63 @@ pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
             .map_err(|e| io::Error::new(e.kind(), format!("IPsec bypass on {addr}: {e}")))?;
     }
     UdpSocket::from_std(socket)
+}
+
+/// Binds the NAT traversal socket on `addr` (port 4500): bypass policies as [`bind`], and
+/// UDP encapsulation of ESP (UDP_ENCAP_ESPINUDP).
+pub fn bind_nat_t(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = bind(addr)?;
+    set_int(
+        socket.as_raw_fd(),
+        libc::SOL_UDP,
+        UDP_ENCAP,
+        UDP_ENCAP_ESPINUDP,
+    )
+    .map_err(|e| io::Error::new(e.kind(), format!("UDP encapsulation on {addr}: {e}")))?;
+    Ok(socket)
+}
+
+/// The four zero bytes before an IKE message on port 4500 (RFC 3948 2.2).
+pub const NON_ESP_MARKER: [u8; 4] = [0; 4];
+
+/// What arrived on a port 4500 socket: the IKE message after the non-ESP marker, or None for
+/// a keepalive or anything else.
+pub fn unmark(datagram: &[u8]) -> Option<&[u8]> {
+    datagram.strip_prefix(&NON_ESP_MARKER[..])
+}
+
+/// What to send on a port 4500 socket: an IKE message behind the non-ESP marker; a
+/// keepalive as it is.
+pub fn mark(bytes: &[u8]) -> Vec<u8> {
+    if bytes == ike::task::nat::KEEPALIVE {
+        return bytes.to_vec();
+    }
+    [&NON_ESP_MARKER[..], bytes].concat()
+}
+
+/// linux/udp.h: the UDP_ENCAP socket option and its ESP-in-UDP value.
+const UDP_ENCAP: i32 = 100;
+const UDP_ENCAP_ESPINUDP: i32 = 2;
+
+#[allow(unsafe_code)]
+fn set_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: `fd` is an open socket owned by the caller for the duration of the call; the
+    // option value points to `value`, a live i32 whose size is passed, which the kernel only
+    // reads.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&raw const value).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// linux/xfrm.h: XFRM_POLICY_IN and XFRM_POLICY_OUT.
@@ -74,6 +137,20 @@ fn bypass(fd: RawFd, addr: IpAddr, dir: u8) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_non_esp_marker_goes_on_ike_and_off_again_but_not_on_keepalives() {
+        let marked = mark(b"ike");
+        assert_eq!(marked, b"\0\0\0\0ike");
+        assert_eq!(unmark(&marked), Some(&b"ike"[..]));
+        assert_eq!(mark(&[0xff]), [0xff]);
+        assert_eq!(unmark(&[0xff]), None);
+        assert_eq!(
+            unmark(&[1, 2, 3, 4, 5]),
+            None,
+            "ESP the kernel did not take"
+        );
+    }
 
     #[test]
     fn userpolicy_layout() {

@@ -105,6 +105,81 @@ topology_site_to_site() {
 	EOF
 }
 
+# topology_nat: alice -- moon -- carol ==== sun -- bob, where carol is a NAT router: moon
+# (MOON_EXT becomes 192.0.2.66/26) reaches sun (192.0.2.2/26) only through carol, which
+# rewrites moon's address to its own, MOON_PUBLIC (192.0.2.3), as a home router does.
+MOON_PUBLIC=192.0.2.3
+topology_nat() {
+	MOON_EXT=192.0.2.66
+	add_hosts moon carol sun alice bob
+	ip -batch - <<-EOF || fail "cannot create the veth links"
+		link add name ext netns $(ns moon) type veth peer name in netns $(ns carol)
+		link add name out netns $(ns carol) type veth peer name ext netns $(ns sun)
+		link add name int netns $(ns moon) type veth peer name eth0 netns $(ns alice)
+		link add name int netns $(ns sun) type veth peer name eth0 netns $(ns bob)
+	EOF
+	ip_in moon -batch - <<-EOF || fail "cannot configure moon"
+		addr add $MOON_EXT/26 dev ext
+		addr add $MOON_INT/24 dev int
+		link set ext up
+		link set int up
+		route add default via 192.0.2.65
+	EOF
+	ip_in carol -batch - <<-EOF || fail "cannot configure carol"
+		addr add 192.0.2.65/26 dev in
+		addr add $MOON_PUBLIC/26 dev out
+		link set in up
+		link set out up
+	EOF
+	in_ns carol iptables -t nat -A POSTROUTING -o out -j MASQUERADE || fail "cannot set up carol's NAT"
+	ip_in sun -batch - <<-EOF || fail "cannot configure sun"
+		addr add $SUN_EXT/26 dev ext
+		addr add $SUN_INT/24 dev int
+		link set ext up
+		link set int up
+		route add $ALICE_NET via $MOON_PUBLIC
+	EOF
+	ip_in alice -batch - <<-EOF || fail "cannot configure alice"
+		addr add $ALICE/24 dev eth0
+		link set eth0 up
+		route add default via $MOON_INT
+	EOF
+	ip_in bob -batch - <<-EOF || fail "cannot configure bob"
+		addr add $BOB/24 dev eth0
+		link set eth0 up
+		route add default via $SUN_INT
+	EOF
+}
+
+# expect_nat_t_traffic: with topology_nat, alice pings bob through the tunnel; fails unless
+# every ping is answered, both gateways' SAs are UDP-encapsulated on port 4500 and counted the
+# pings, ESP-in-UDP crossed into sun and no plaintext from alice's network did.
+expect_nat_t_traffic() {
+	local count=3 to_sun to_moon udp plain
+	in_ns sun sh -e -c "
+		iptables -t raw -A PREROUTING -i ext -p udp --dport 4500 -m comment --comment e2e-natt
+		iptables -t raw -A PREROUTING -i ext -s $ALICE_NET -m policy --dir in --pol none -m comment --comment e2e-plain
+	" || fail "cannot install the wire counters on sun"
+	in_ns alice ping -n -q -c $count -i 0.2 -W 5 $BOB >"$E2E_DIR/ping.log" 2>&1 ||
+		fail "alice got no reply from bob through the tunnel: $(grep -E 'transmitted|rror' "$E2E_DIR/ping.log" | tr '\n' ' ')"
+	to_sun=$(ip_in moon xfrm state list src $MOON_EXT dst $SUN_EXT proto esp | sed -nE 's/.* spi (0x[0-9a-f]+) .*/\1/p' | head -n 1)
+	to_moon=$(ip_in sun xfrm state list src $SUN_EXT dst $MOON_PUBLIC proto esp | sed -nE 's/.* spi (0x[0-9a-f]+) .*/\1/p' | head -n 1)
+	[ -n "$to_sun" ] && [ -n "$to_moon" ] || fail "no ESP SA pair between moon and sun"
+	for host in moon sun; do
+		ip_in $host xfrm state list proto esp | grep -q 'encap type espinudp sport 4500 dport 4500' ||
+			fail "$host's SAs are not UDP-encapsulated on port 4500: $(ip_in $host xfrm state list proto esp | grep encap)"
+	done
+	expect_sa_traffic moon $MOON_EXT $SUN_EXT "$to_sun" $count
+	expect_sa_traffic sun $MOON_PUBLIC $SUN_EXT "$to_sun" $count
+	expect_sa_traffic sun $SUN_EXT $MOON_PUBLIC "$to_moon" $count
+	expect_sa_traffic moon $SUN_EXT $MOON_EXT "$to_moon" $count
+	udp=$(in_ns sun iptables -t raw -L PREROUTING -v -n -x | awk '/e2e-natt/ { print $1 }')
+	plain=$(wire_count sun plain)
+	echo "sun: ext received $udp UDP/4500 datagrams, $plain plaintext packets from $ALICE_NET"
+	[ "${udp:-0}" -ge $count ] || fail "sun's ext saw ${udp:-no} UDP/4500 datagrams; expected at least $count"
+	[ "$plain" = 0 ] || fail "sun's ext saw $plain plaintext packets from $ALICE_NET outside IPsec"
+}
+
 # esp_sa_counters HOST SRC DST SPI: prints "BYTES PACKETS" of that ESP SA.
 esp_sa_counters() {
 	local out
