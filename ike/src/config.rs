@@ -41,6 +41,19 @@ pub struct Connection {
     pub rekey_time: Duration,
 }
 
+/// What to do with a Child SA at start-up, when the peer closes it, or when the peer stops
+/// answering (swanctl.conf's `start_action`, `close_action`, `dpd_action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Action {
+    /// Nothing (`none`, `clear`).
+    #[default]
+    None,
+    /// Install trap policies: the first packet they catch starts the negotiation.
+    Trap,
+    /// Negotiate at once (`start`, `restart`).
+    Start,
+}
+
 /// A Child SA template (swanctl.conf's `children.<name>`).
 #[derive(Debug, Clone)]
 pub struct ChildConfig {
@@ -55,6 +68,9 @@ pub struct ChildConfig {
     pub mode: Mode,
     pub lifetime: Lifetime,
     pub replay_window: u32,
+    pub start_action: Action,
+    pub close_action: Action,
+    pub dpd_action: Action,
 }
 
 /// A traffic selector covering exactly `addr`, all protocols and ports.

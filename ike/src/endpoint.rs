@@ -21,12 +21,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::config::Action;
 use crate::config::Connection;
 use crate::cookie::Cookies;
 use crate::crypto::Random;
 use crate::kernel::{KernelEvent, KernelOpId, KernelReply};
+use crate::kernel::{KernelOp, PolicyParams};
+use crate::sa::child::PolicyShape;
 use crate::sa::window::Retransmit;
-use crate::sa::{Ctx, IkeSa, Job, Output, Role, State};
+use crate::sa::{Ctx, DownReason, Event, IkeSa, Job, Output, Role, State, TrapReqids};
 use crate::wire::message::Message;
 use crate::wire::rules::Typed;
 use crate::wire::{ExchangeType, Header, IkeSpi, NotifyType, Payload, notify};
@@ -45,6 +48,17 @@ pub enum Command {
     },
     /// Rekey the connection's IKE SAs.
     RekeyIke { connection: String },
+    /// Install trap policies for the connection's child (all its children with None): the
+    /// first packet they catch starts the negotiation (swanctl's `start_action = trap`).
+    Install {
+        connection: String,
+        child: Option<String>,
+    },
+    /// Remove those trap policies again.
+    Uninstall {
+        connection: String,
+        child: Option<String>,
+    },
 }
 
 /// Tunables of the endpoint.
@@ -84,6 +98,9 @@ pub struct Endpoint {
     half_open: HashMap<(IkeSpi, SocketAddr), IkeSpi>,
     /// Made at the first IKE_SA_INIT that needs one.
     cookies: Option<Cookies>,
+    /// Installed traps: their reqids by connection and child, and their policies by reqid.
+    traps: TrapReqids,
+    trap_policies: HashMap<u32, Vec<PolicyParams>>,
     /// Which IKE SA waits for which kernel reply.
     ops: HashMap<KernelOpId, IkeSpi>,
     next_op: u64,
@@ -106,6 +123,8 @@ impl Endpoint {
             sas: HashMap::new(),
             half_open: HashMap::new(),
             cookies: None,
+            traps: TrapReqids::new(),
+            trap_policies: HashMap::new(),
             ops: HashMap::new(),
             next_op: 0,
             next_reqid: settings.first_reqid.max(1),
@@ -159,6 +178,7 @@ impl Endpoint {
             next_reqid: &mut self.next_reqid,
             issued: Vec::new(),
             spawned: Vec::new(),
+            traps: &self.traps,
         };
         f(&mut sa, &mut ctx);
         // Whatever the input was, it may have freed the window for a queued request.
@@ -166,11 +186,124 @@ impl Endpoint {
         sa.compact();
         let issued = std::mem::take(&mut ctx.issued);
         let spawned = std::mem::take(&mut ctx.spawned);
+        let ended = sa.ended.take().map(|end| (sa.conn.clone(), end));
         self.file(sa, issued);
         for successor in spawned {
             self.file(successor, Vec::new());
         }
+        if let Some((conn, (reason, children))) = ended {
+            out.extend(self.after_end(now, &conn, &reason, &children));
+        }
         out
+    }
+
+    /// A `dpd_action` (the peer stopped answering) or `close_action` (the peer closed the IKE
+    /// SA) of the children an IKE SA had: start them again, or trap them.
+    fn after_end(
+        &mut self,
+        now: Instant,
+        conn: &Arc<Connection>,
+        reason: &DownReason,
+        children: &[String],
+    ) -> Vec<Output> {
+        let mut out = Vec::new();
+        let mut restart = None;
+        for config in conn.children.iter().filter(|c| children.contains(&c.name)) {
+            let action = match reason {
+                DownReason::Timeout => config.dpd_action,
+                DownReason::DeletedByPeer => config.close_action,
+                _ => Action::None,
+            };
+            match action {
+                Action::Start => restart = restart.or(Some(config.name.clone())),
+                Action::Trap => out.extend(self.install_trap(now, conn, &config.name)),
+                Action::None => {}
+            }
+        }
+        if let Some(child) = restart
+            && !conn.remote_addr.is_unspecified()
+        {
+            out.extend(self.start(now, conn.clone(), Some(child), true));
+        }
+        out
+    }
+
+    /// Installs the trap policies of `child` in `conn`.
+    fn install_trap(&mut self, _now: Instant, conn: &Arc<Connection>, child: &str) -> Vec<Output> {
+        let key = (conn.name.clone(), child.to_owned());
+        let Some(config) = conn.children.iter().find(|c| c.name == child) else {
+            return Vec::new();
+        };
+        if self.traps.contains_key(&key) {
+            return Vec::new();
+        }
+        if conn.local_addr.is_unspecified() || conn.remote_addr.is_unspecified() {
+            return vec![Output::Event(Event::ChildFailed {
+                connection: conn.name.clone(),
+                child: child.to_owned(),
+                reason: "a trap needs both local_addrs and remote_addrs".into(),
+            })];
+        }
+        let reqid = self.next_reqid;
+        self.next_reqid = self.next_reqid.wrapping_add(1).max(1);
+        let shape = PolicyShape {
+            local: conn.local_addr,
+            remote: conn.remote_addr,
+            protocol: config.protocol,
+            mode: config.mode,
+            reqid,
+        };
+        let policies = shape.policies(
+            &config.local_selectors(conn.local_addr),
+            &config.remote_selectors(conn.remote_addr),
+        );
+        let out = policies
+            .iter()
+            .map(|p| self.unowned_op(KernelOp::AddPolicy(p.clone())))
+            .collect();
+        self.traps.insert(key, reqid);
+        self.trap_policies.insert(reqid, policies);
+        out
+    }
+
+    fn uninstall_trap(&mut self, connection: &str, child: &str) -> Vec<Output> {
+        let Some(reqid) = self
+            .traps
+            .remove(&(connection.to_owned(), child.to_owned()))
+        else {
+            return Vec::new();
+        };
+        let policies = self.trap_policies.remove(&reqid).unwrap_or_default();
+        policies
+            .into_iter()
+            .map(|p| self.unowned_op(KernelOp::DelPolicy(p)))
+            .collect()
+    }
+
+    /// A kernel operation no IKE SA waits for (its reply is not routed).
+    fn unowned_op(&mut self, op: KernelOp) -> Output {
+        self.next_op += 1;
+        Output::Kernel {
+            id: KernelOpId(self.next_op),
+            op,
+        }
+    }
+
+    /// The children `Install`/`Uninstall` name.
+    fn child_names(&self, connection: &str, child: Option<String>) -> Vec<String> {
+        let Some(conn) = self.connections.iter().find(|c| c.name == connection) else {
+            return Vec::new();
+        };
+        conn.children
+            .iter()
+            .map(|c| c.name.clone())
+            .filter(|name| child.as_ref().is_none_or(|want| want == name))
+            .collect()
+    }
+
+    /// The installed traps, as (connection, child) names.
+    pub fn traps(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.traps.keys().map(|(c, ch)| (c.as_str(), ch.as_str()))
     }
 
     /// Puts an SA (back) in the tables under its current SPI, or drops it if it died.
@@ -303,11 +436,13 @@ impl Endpoint {
         self.with_sa(now, spi, |sa, ctx| sa.on_kernel_reply(ctx, id, reply))
     }
 
-    /// News from the kernel: a soft expiry rekeys the Child SA, a hard one deletes it.
-    /// Acquires (trap policies) and NAT mapping changes are not acted on yet.
+    /// News from the kernel: a soft expiry rekeys the Child SA, a hard one deletes it, an
+    /// acquire from a trap starts its child. NAT mapping changes are not acted on yet.
     pub fn handle_kernel_event(&mut self, now: Instant, event: KernelEvent) -> Vec<Output> {
-        let KernelEvent::Expire { sa, hard } = event else {
-            return Vec::new();
+        let (sa, hard) = match event {
+            KernelEvent::Expire { sa, hard } => (sa, hard),
+            KernelEvent::Acquire { reqid, .. } => return self.on_acquire(now, reqid),
+            KernelEvent::Mapping { .. } => return Vec::new(),
         };
         let owner = self.sas.values().find_map(|ike| {
             let child = ike
@@ -353,6 +488,25 @@ impl Endpoint {
             Command::RekeyIke { connection } => {
                 self.for_each_sa(now, &connection, |sa, ctx| sa.queue(ctx, Job::RekeyIke))
             }
+            Command::Install { connection, child } => {
+                let Some(conn) = self
+                    .connections
+                    .iter()
+                    .find(|c| c.name == connection)
+                    .cloned()
+                else {
+                    return Vec::new();
+                };
+                self.child_names(&connection, child)
+                    .iter()
+                    .flat_map(|name| self.install_trap(now, &conn, name))
+                    .collect()
+            }
+            Command::Uninstall { connection, child } => self
+                .child_names(&connection, child)
+                .iter()
+                .flat_map(|name| self.uninstall_trap(&connection, name))
+                .collect(),
         }
     }
 
@@ -378,10 +532,68 @@ impl Endpoint {
         let Some(conn) = self.connections.iter().find(|c| c.name == name).cloned() else {
             return Vec::new();
         };
+        self.start(now, conn, None, false)
+    }
+
+    /// Starts an IKE SA of `conn`, bringing up `first_child` (or the connection's children).
+    fn start(
+        &mut self,
+        now: Instant,
+        conn: Arc<Connection>,
+        first_child: Option<String>,
+        restarting: bool,
+    ) -> Vec<Output> {
         let local = SocketAddr::new(conn.local_addr, crate::IKE_PORT);
         let remote = SocketAddr::new(conn.remote_addr, crate::IKE_PORT);
-        let sa = IkeSa::new(conn, Role::Initiator, local, remote, now);
+        let mut sa = IkeSa::new(conn, Role::Initiator, local, remote, now);
+        sa.first_child = first_child;
+        sa.restarting = restarting;
         self.run_sa(now, sa, |sa, ctx| sa.initiate(ctx))
+    }
+
+    /// A packet met a trap: negotiate its child, on the connection's IKE SA if there is one.
+    fn on_acquire(&mut self, now: Instant, reqid: u32) -> Vec<Output> {
+        let Some((connection, child)) = self
+            .traps
+            .iter()
+            .find(|(_, r)| **r == reqid)
+            .map(|(key, _)| key.clone())
+        else {
+            return Vec::new();
+        };
+        let ours = self.sas.values().filter(|sa| sa.conn.name == connection);
+        let mut established = None;
+        for sa in ours {
+            let busy_with_it = sa.children.iter().any(|c| c.reqid == reqid)
+                || sa.pending.iter().any(|p| p.reqid == reqid);
+            let connecting = !matches!(
+                sa.state,
+                State::Established | State::Rekeyed | State::Deleting
+            );
+            if busy_with_it || (connecting && sa.role == Role::Initiator) {
+                // The kernel repeats acquires while the negotiation runs.
+                return Vec::new();
+            }
+            if sa.state == State::Established {
+                established = Some(sa.local_spi());
+            }
+        }
+        match established {
+            Some(spi) => self.with_sa(now, spi, |sa, ctx| {
+                sa.queue(ctx, Job::CreateChild(child.clone()));
+            }),
+            None => {
+                let Some(conn) = self
+                    .connections
+                    .iter()
+                    .find(|c| c.name == connection)
+                    .cloned()
+                else {
+                    return Vec::new();
+                };
+                self.start(now, conn, Some(child), false)
+            }
+        }
     }
 
     /// Time passed: retransmissions, give-ups, liveness checks.

@@ -413,5 +413,8 @@ pub(super) fn child_config(name: &str) -> ChildConfig {
         lifetime: Lifetime::default(),
         // swanctl.conf(5): replay_window defaults to 32.
         replay_window: 32,
+        start_action: Default::default(),
+        close_action: Default::default(),
+        dpd_action: Default::default(),
     }
 }

@@ -61,6 +61,9 @@ fn expected(me: &str, local: [u8; 4], remote: [u8; 4], nets: (u8, u8)) -> Connec
                 ..Lifetime::default()
             },
             replay_window: 32,
+            start_action: Default::default(),
+            close_action: Default::default(),
+            dpd_action: Default::default(),
         }],
         dpd_delay: Duration::from_secs(30),
         rekey_time: Duration::from_secs(7200),

@@ -286,48 +286,77 @@ pub fn sa_pair(
 /// The policies of a Child SA: out for our selectors to theirs, in (and fwd in tunnel mode)
 /// for theirs to ours, for every pair of selectors.
 pub fn policies(child: &ChildSa) -> Vec<PolicyParams> {
-    let per_pair = if child.mode == Mode::Tunnel { 3 } else { 2 };
-    let mut policies = Vec::with_capacity(per_pair * child.local_ts.len() * child.remote_ts.len());
-    for local in &child.local_ts {
-        for remote in &child.remote_ts {
-            let policy = |dir, src: &TrafficSelector, dst: &TrafficSelector, tmpl_src, tmpl_dst| {
-                PolicyParams {
-                    dir,
-                    src: src.clone(),
-                    dst: dst.clone(),
-                    tmpl_src,
-                    tmpl_dst,
-                    protocol: child.protocol,
-                    mode: child.mode,
-                    reqid: child.reqid,
-                    mark: None,
-                    if_id: None,
-                }
+    let shape = PolicyShape {
+        local: child.local,
+        remote: child.remote,
+        protocol: child.protocol,
+        mode: child.mode,
+        reqid: child.reqid,
+    };
+    shape.policies(&child.local_ts, &child.remote_ts)
+}
+
+/// What the policies of a Child SA, or of a trap for one, share: the template's outer
+/// addresses and kind, and the reqid that ties them to the SAs.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyShape {
+    pub local: IpAddr,
+    pub remote: IpAddr,
+    pub protocol: IpsecProtocol,
+    pub mode: Mode,
+    pub reqid: u32,
+}
+
+impl PolicyShape {
+    /// Out for our selectors to theirs, in (and fwd in tunnel mode) for theirs to ours, for
+    /// every pair of selectors.
+    pub fn policies(
+        &self,
+        local_ts: &[TrafficSelector],
+        remote_ts: &[TrafficSelector],
+    ) -> Vec<PolicyParams> {
+        let per_pair = if self.mode == Mode::Tunnel { 3 } else { 2 };
+        let mut policies = Vec::with_capacity(per_pair * local_ts.len() * remote_ts.len());
+        let policy =
+            |dir, src: &TrafficSelector, dst: &TrafficSelector, tmpl_src, tmpl_dst| PolicyParams {
+                dir,
+                src: src.clone(),
+                dst: dst.clone(),
+                tmpl_src,
+                tmpl_dst,
+                protocol: self.protocol,
+                mode: self.mode,
+                reqid: self.reqid,
+                mark: None,
+                if_id: None,
             };
-            policies.push(policy(
-                Direction::Out,
-                local,
-                remote,
-                child.local,
-                child.remote,
-            ));
-            policies.push(policy(
-                Direction::In,
-                remote,
-                local,
-                child.remote,
-                child.local,
-            ));
-            if child.mode == Mode::Tunnel {
+        for local in local_ts {
+            for remote in remote_ts {
                 policies.push(policy(
-                    Direction::Fwd,
+                    Direction::Out,
+                    local,
+                    remote,
+                    self.local,
+                    self.remote,
+                ));
+                policies.push(policy(
+                    Direction::In,
                     remote,
                     local,
-                    child.remote,
-                    child.local,
+                    self.remote,
+                    self.local,
                 ));
+                if self.mode == Mode::Tunnel {
+                    policies.push(policy(
+                        Direction::Fwd,
+                        remote,
+                        local,
+                        self.remote,
+                        self.local,
+                    ));
+                }
             }
         }
+        policies
     }
-    policies
 }

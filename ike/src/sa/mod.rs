@@ -120,7 +120,13 @@ pub struct Ctx<'a> {
     pub issued: Vec<KernelOpId>,
     /// IKE SAs created during this call by rekeying, for the endpoint to file.
     pub spawned: Vec<IkeSa>,
+    /// Reqids of installed traps, by connection and child name: a Child SA negotiated for a
+    /// trapped child takes the trap's reqid, and the trap's policies carry its traffic.
+    pub traps: &'a TrapReqids,
 }
+
+/// Trap reqids by connection and child name.
+pub type TrapReqids = std::collections::HashMap<(String, String), u32>;
 
 impl Ctx<'_> {
     /// Emits a kernel operation and returns its id.
@@ -130,6 +136,19 @@ impl Ctx<'_> {
         self.out.push(Output::Kernel { id, op });
         self.issued.push(id);
         id
+    }
+
+    /// The reqid for a new Child SA of `child` in `conn`: its trap's, or a fresh one.
+    pub fn reqid_for(&mut self, conn: &str, child: &str) -> u32 {
+        match self.traps.get(&(conn.to_owned(), child.to_owned())) {
+            Some(&reqid) => reqid,
+            None => self.reqid(),
+        }
+    }
+
+    /// Whether `reqid` is a trap's: its policies are in the kernel already.
+    pub fn is_trap(&self, reqid: u32) -> bool {
+        self.traps.values().any(|r| *r == reqid)
     }
 
     /// A reqid for a new Child SA, tying its SAs to its policies.
@@ -257,6 +276,13 @@ pub struct IkeSa {
     pub(crate) last_heard: Instant,
     /// What NAT detection found in IKE_SA_INIT.
     pub nat: crate::task::nat::Nat,
+    /// The child to bring up with IKE_AUTH, if not the connection's first (a trap's).
+    pub(crate) first_child: Option<String>,
+    /// Started again by a `dpd_action` or `close_action` of `restart`: it tries again when
+    /// it times out before it is up.
+    pub(crate) restarting: bool,
+    /// How it ended and the Child SAs it had, for the endpoint's close and DPD actions.
+    pub(crate) ended: Option<(DownReason, Vec<String>)>,
     pub(crate) last_keepalive: Instant,
 }
 
@@ -311,6 +337,9 @@ impl IkeSa {
             rekey_at: None,
             last_heard: now,
             nat: Default::default(),
+            first_child: None,
+            restarting: false,
+            ended: None,
             last_keepalive: now,
         }
     }
@@ -427,6 +456,12 @@ impl IkeSa {
         for op in self.children.iter().flat_map(ChildSa::removal_ops) {
             ctx.kernel(op);
         }
+        let mut names: Vec<String> = self.children.iter().map(|c| c.name.clone()).collect();
+        names.dedup();
+        if names.is_empty() && self.restarting {
+            names.extend(self.first_child.clone());
+        }
+        self.ended = Some((reason.clone(), names));
         self.children.clear();
         let pending = std::mem::take(&mut self.pending);
         for p in &pending {

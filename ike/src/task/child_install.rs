@@ -11,12 +11,17 @@ use crate::wire::ts::TrafficSelector;
 impl IkeSa {
     /// Initiator: the IKE SA's keys are in; the first configured Child SA comes with IKE_AUTH.
     pub(crate) fn start_first_child(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(config) = self.conn.children.first().cloned() else {
+        let first = match &self.first_child {
+            Some(name) => self.conn.children.iter().find(|c| c.name == *name),
+            None => self.conn.children.first(),
+        };
+        let Some(config) = first.cloned() else {
             // Childless (RFC 6023 would let us say so); authenticate alone.
             return self.send_auth(ctx);
         };
         let (local, remote) = (self.local.ip(), self.remote.ip());
-        let mut pending = PendingChild::new(config, ChildKind::Auth, true, ctx.reqid());
+        let reqid = ctx.reqid_for(&self.conn.name, &config.name);
+        let mut pending = PendingChild::new(config, ChildKind::Auth, true, reqid);
         pending.ts_i = pending.config.local_selectors(local);
         pending.ts_r = pending.config.remote_selectors(remote);
         self.pending.push(pending);
@@ -201,8 +206,9 @@ impl IkeSa {
         } else {
             ops.push(KernelOp::AddSa(Box::new(sa_out)));
         }
-        if !rekey {
-            // A rekeyed pair keeps its predecessor's policies (same reqid).
+        if !rekey && !ctx.is_trap(sa.reqid) {
+            // A rekeyed pair keeps its predecessor's policies (same reqid); a trapped child
+            // uses the trap's.
             sa.policies = child::policies(&sa);
             ops.extend(sa.policies.iter().cloned().map(KernelOp::AddPolicy));
         }

@@ -26,7 +26,8 @@ impl IkeSa {
             return;
         };
         let (local, remote) = (self.local.ip(), self.remote.ip());
-        let mut pending = PendingChild::new(config, ChildKind::Create, true, ctx.reqid());
+        let reqid = ctx.reqid_for(&self.conn.name, &config.name);
+        let mut pending = PendingChild::new(config, ChildKind::Create, true, reqid);
         pending.ts_i = pending.config.local_selectors(local);
         pending.ts_r = pending.config.remote_selectors(remote);
         self.start_exchange(ctx, pending);

@@ -122,10 +122,13 @@ impl IkeSa {
             return self.die(ctx, DownReason::AuthenticationFailed);
         }
         self.establish(ctx);
-        // The connection's other Child SAs follow, one CREATE_CHILD_SA each.
-        let others = self.conn.children.iter().skip(1);
-        let others: Vec<Job> = others.map(|c| Job::CreateChild(c.name.clone())).collect();
-        self.jobs.extend(others);
+        // The connection's other Child SAs follow, one CREATE_CHILD_SA each (not when this
+        // IKE SA is for one trapped child).
+        if self.first_child.is_none() {
+            let others = self.conn.children.iter().skip(1);
+            let others: Vec<Job> = others.map(|c| Job::CreateChild(c.name.clone())).collect();
+            self.jobs.extend(others);
+        }
         let Some(child) = response.child else {
             let reason = child_refusal(&response.notifies);
             return self.fail_pending(ctx, 0, reason);
@@ -243,7 +246,8 @@ impl IkeSa {
                 refusal = NotifyType::TS_UNACCEPTABLE;
                 continue;
             }
-            let mut pending = PendingChild::new(config.clone(), kind, false, ctx.reqid());
+            let reqid = ctx.reqid_for(&self.conn.name, &config.name);
+            let mut pending = PendingChild::new(config.clone(), kind, false, reqid);
             pending.proposals = vec![chosen];
             pending.ts_i = ts_i;
             pending.ts_r = ts_r;
