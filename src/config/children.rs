@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ike::config::ChildConfig;
+use ike::config::{Action, ChildConfig};
 use ike::kernel::Mode;
 
 use super::proposals::{self, Kind};
@@ -24,7 +24,6 @@ const UNSUPPORTED: &[&str] = &[
     "updown",
     "hostaccess",
     "policies_fwd_out",
-    "dpd_action",
     "inactivity",
     "reqid",
     "priority",
@@ -43,19 +42,17 @@ const UNSUPPORTED: &[&str] = &[
     "copy_df",
     "copy_ecn",
     "copy_dscp",
-    "close_action",
     "ipcomp",
     "policies",
 ];
 
 /// Keys accepted with the value that is what ikerd does: it installs policies, does no
-/// IPComp, no hardware offload, and nothing when the peer closes a Child SA.
+/// IPComp and no hardware offload.
 fn accepts(key: &str, value: &str) -> Option<bool> {
     Some(match key {
         "policies" => values::boolean(value) == Ok(true),
         "ipcomp" => values::boolean(value) == Ok(false),
         "hw_offload" => value.eq_ignore_ascii_case("no"),
-        "close_action" => value.eq_ignore_ascii_case("none"),
         _ => return None,
     })
 }
@@ -107,7 +104,12 @@ fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(Chil
             }
             "mode" => mode(value).map(|m| config.mode = m),
             "replay_window" => values::number_u32(value).map(|w| config.replay_window = w),
-            "start_action" => start_action(value).map(|s| starts = s),
+            "start_action" => action(value).map(|a| {
+                starts = a == Action::Start;
+                config.start_action = a;
+            }),
+            "close_action" => action(value).map(|a| config.close_action = a),
+            "dpd_action" => action(value).map(|a| config.dpd_action = a),
             "rekey_time" => values::time(value).map(|t| rekey = t),
             "life_time" => values::time(value).map(|t| life = Some(t)),
             key => match accepts(key, value) {
@@ -172,14 +174,13 @@ fn mode(value: &str) -> Result<Mode, String> {
     }
 }
 
-/// vici_config.c `parse_action`: true for start.
-fn start_action(value: &str) -> Result<bool, String> {
+/// vici_config.c `parse_action`, for start_action, close_action and dpd_action alike.
+fn action(value: &str) -> Result<Action, String> {
     match value.to_ascii_lowercase().as_str() {
-        "none" | "clear" => Ok(false),
-        "start" | "restart" => Ok(true),
-        "trap" | "route" | "trap|start" | "start|trap" => {
-            Err(format!("'{value}': not supported yet"))
-        }
+        "none" | "clear" => Ok(Action::None),
+        "start" | "restart" => Ok(Action::Start),
+        "trap" | "route" => Ok(Action::Trap),
+        "trap|start" | "start|trap" => Err(format!("'{value}': not supported yet")),
         _ => Err(format!("'{value}' is not an action (none, trap, start)")),
     }
 }

@@ -206,7 +206,7 @@ fn unsupported_keys_one_error_each() {
         (
             19,
             format!("{child}.start_action"),
-            "'trap': not supported yet",
+            "'trap|start': not supported yet",
         ),
         (20, format!("{child}.colour"), "unknown key"),
         (23, format!("{c}.version"), "IKEv1 is not supported"),
@@ -454,4 +454,49 @@ fn plausible_junk_never_panics() {
         }
     }
     assert!(loaded > 0, "some junk is a valid (empty) configuration");
+}
+
+#[test]
+fn start_close_and_dpd_actions() {
+    let text = "connections { c {\n\
+                  local_addrs = 192.0.2.1\n remote_addrs = 192.0.2.2\n\
+                  local { auth = psk }\n remote { auth = psk }\n\
+                  children {\n\
+                    a { start_action = trap\n close_action = restart\n dpd_action = clear }\n\
+                    b { start_action = start\n close_action = trap\n dpd_action = restart }\n\
+                    d { start_action = none }\n\
+                  }\n\
+                } }\n\
+                secrets { ike { secret = abc } }\n";
+    let loaded = load_str(Path::new("/etc/swanctl/swanctl.conf"), text).unwrap();
+    let actions: Vec<_> = loaded.connections[0]
+        .children
+        .iter()
+        .map(|c| {
+            (
+                c.name.as_str(),
+                c.start_action,
+                c.close_action,
+                c.dpd_action,
+            )
+        })
+        .collect();
+    use ike::config::Action::{None, Start, Trap};
+    assert_eq!(
+        actions,
+        [
+            ("a", Trap, Start, None),
+            ("b", Start, Trap, Start),
+            ("d", None, None, None)
+        ]
+    );
+    assert_eq!(loaded.start, ["c"], "only start_action = start initiates");
+    let bad = text.replace("dpd_action = clear", "dpd_action = sometimes");
+    let error = load_str(Path::new("/etc/swanctl/swanctl.conf"), &bad).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("children.a.dpd_action: 'sometimes' is not an action"),
+        "{error}"
+    );
 }

@@ -208,6 +208,29 @@ impl<K: KernelBackend> Daemon<K> {
         }
     }
 
+    /// Installs the trap policies of every child with `start_action = trap`.
+    pub async fn install_traps(&mut self) {
+        let traps: Vec<(String, String)> = self
+            .endpoint
+            .connections()
+            .flat_map(|c| {
+                c.children
+                    .iter()
+                    .filter(|ch| ch.start_action == ike::config::Action::Trap)
+                    .map(|ch| (c.name.clone(), ch.name.clone()))
+            })
+            .collect();
+        for (connection, child) in traps {
+            info!("{connection}: trap policies for {child}");
+            let command = Command::Install {
+                connection,
+                child: Some(child),
+            };
+            let outputs = self.endpoint.handle_command(Instant::now(), command);
+            self.carry_out(outputs).await;
+        }
+    }
+
     /// Runs until SIGTERM or SIGINT, then closes every IKE SA and removes what we installed.
     pub async fn serve(&mut self) -> std::io::Result<()> {
         let mut term = signal(SignalKind::terminate())?;
@@ -224,6 +247,7 @@ impl<K: KernelBackend> Daemon<K> {
     /// Runs until `stop` completes, then closes every IKE SA and removes what we installed.
     pub async fn serve_until(&mut self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
         let mut hup = signal(SignalKind::hangup())?;
+        let mut kernel_events = self.kernel.events();
         tokio::pin!(stop);
         // Sockets are bound and the configuration is in: systemd (Type=notify) may go on.
         notify(&[
@@ -245,6 +269,11 @@ impl<K: KernelBackend> Daemon<K> {
                     self.carry_out(outputs).await;
                 }
                 Some(request) = self.requests.recv() => self.answer(request),
+                Some(event) = next_event(&mut kernel_events) => {
+                    debug!("kernel event {event:?}");
+                    let outputs = self.endpoint.handle_kernel_event(Instant::now(), event);
+                    self.carry_out(outputs).await;
+                }
                 _ = &mut stop => break,
                 _ = hup.recv() => warn!("SIGHUP: reloading the configuration is not supported yet"),
             }
@@ -290,6 +319,16 @@ impl<K: KernelBackend> Daemon<K> {
 fn notify(states: &[sd_notify::NotifyState<'_>]) {
     if let Err(e) = sd_notify::notify(states) {
         warn!("telling systemd: {e}");
+    }
+}
+
+/// The next kernel event, or never when there are none.
+async fn next_event(
+    events: &mut Option<mpsc::Receiver<ike::kernel::KernelEvent>>,
+) -> Option<ike::kernel::KernelEvent> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -13,13 +13,19 @@ pub struct MemBackend {
     pub kernel: MemKernel,
     /// Every operation carried out, for whoever holds the other end (tests, load tests).
     pub history: Arc<Mutex<Vec<KernelOp>>>,
+    /// Kernel events for the daemon, sent by whoever holds [`MemBackend::notify`].
+    events: Option<tokio::sync::mpsc::Receiver<ike::kernel::KernelEvent>>,
+    pub notify: tokio::sync::mpsc::Sender<ike::kernel::KernelEvent>,
 }
 
 impl MemBackend {
     pub fn new() -> MemBackend {
+        let (notify, events) = tokio::sync::mpsc::channel(64);
         MemBackend {
             kernel: MemKernel::new(0xc000_0000),
             history: Arc::default(),
+            events: Some(events),
+            notify,
         }
     }
 }
@@ -31,6 +37,10 @@ impl Default for MemBackend {
 }
 
 impl KernelBackend for MemBackend {
+    fn events(&mut self) -> Option<tokio::sync::mpsc::Receiver<ike::kernel::KernelEvent>> {
+        self.events.take()
+    }
+
     async fn execute(&mut self, op: &KernelOp) -> KernelReply {
         if let Ok(mut history) = self.history.lock() {
             history.push(op.clone());

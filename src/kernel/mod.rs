@@ -7,7 +7,8 @@ pub mod xfrm;
 
 use std::future::Future;
 
-use ike::kernel::{KernelOp, KernelReply};
+use ike::kernel::{KernelEvent, KernelOp, KernelReply};
+use tokio::sync::mpsc;
 
 /// Carries out kernel operations, one at a time, in the order given.
 pub trait KernelBackend {
@@ -15,4 +16,7 @@ pub trait KernelBackend {
 
     /// Removes everything this daemon (or an earlier, crashed run of it) installed.
     fn flush(&mut self) -> impl Future<Output = Result<String, String>>;
+
+    /// The kernel's unsolicited news (expiries, acquires), once: later calls give None.
+    fn events(&mut self) -> Option<mpsc::Receiver<KernelEvent>>;
 }

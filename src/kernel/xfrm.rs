@@ -43,6 +43,38 @@ impl KernelBackend for XfrmBackend {
         }
     }
 
+    fn events(&mut self) -> Option<tokio::sync::mpsc::Receiver<core::KernelEvent>> {
+        let mut events = match xfrm::Events::subscribe() {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!("no kernel events (expiries, acquires): {e}");
+                return None;
+            }
+        };
+        let owned = self.xfrm.owner().reqids.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        tokio::spawn(async move {
+            loop {
+                let event = match events.next().await {
+                    Ok(event) => event,
+                    Err(e) => {
+                        tracing::warn!("kernel events: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let Some(event) = core_event(event).filter(|(reqid, _)| owned.contains(reqid))
+                else {
+                    continue;
+                };
+                if tx.send(event.1).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Some(rx)
+    }
+
     async fn flush(&mut self) -> Result<String, String> {
         self.xfrm
             .flush_owned()
@@ -50,6 +82,47 @@ impl KernelBackend for XfrmBackend {
             .map(|f| format!("{f:?}"))
             .map_err(|e| e.to_string())
     }
+}
+
+/// An XFRM event as the core takes it, with the reqid it concerns.
+fn core_event(event: xfrm::Event) -> Option<(u32, core::KernelEvent)> {
+    let sa = |id: &SaId| core::SaRef {
+        dst: id.dst,
+        protocol: match id.proto {
+            Proto::Esp => core::IpsecProtocol::Esp,
+            Proto::Ah => core::IpsecProtocol::Ah,
+        },
+        spi: id.spi.0,
+    };
+    Some(match event {
+        xfrm::Event::Expire(e) => (
+            e.reqid,
+            core::KernelEvent::Expire {
+                sa: sa(&e.id),
+                hard: e.hard,
+            },
+        ),
+        xfrm::Event::Acquire(a) => (
+            a.reqid,
+            core::KernelEvent::Acquire {
+                reqid: a.reqid,
+                src: ike::config::host_selector(a.src),
+                dst: ike::config::host_selector(a.dst),
+            },
+        ),
+        xfrm::Event::Mapping(m) => (
+            m.reqid,
+            core::KernelEvent::Mapping {
+                sa: core::SaRef {
+                    dst: m.dst,
+                    protocol: core::IpsecProtocol::Esp,
+                    spi: m.spi.0,
+                },
+                new_peer: m.new,
+            },
+        ),
+        _ => return None,
+    })
 }
 
 /// Why an operation failed: the kernel said no, or the request could not be expressed to it.
