@@ -20,7 +20,7 @@ pub enum Auth {
 
 /// A connection: the peers, the IKE SA's algorithms and authentication, and its Child SAs
 /// (swanctl.conf's `connections.<name>`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
     pub name: String,
     /// Where we send from and listen on; the unspecified address accepts any.
@@ -55,7 +55,7 @@ pub enum Action {
 }
 
 /// A Child SA template (swanctl.conf's `children.<name>`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildConfig {
     pub name: String,
     /// Our side's traffic; empty means "our address" (swanctl's `dynamic`).

@@ -137,6 +137,48 @@ impl Endpoint {
         self.connections.push(Arc::new(connection));
     }
 
+    /// Replaces the configured connections, as a reload does. A connection whose
+    /// configuration did not change keeps its IKE SAs, Child SAs and traps untouched; one that
+    /// changed or went is closed (a Delete to the peer) and its traps removed. Returns what to
+    /// carry out, and the names of the connections that are new or changed, whose start
+    /// actions the caller takes.
+    pub fn update_connections(
+        &mut self,
+        now: Instant,
+        connections: Vec<Connection>,
+    ) -> (Vec<Output>, Vec<String>) {
+        let old = std::mem::take(&mut self.connections);
+        let mut out = Vec::new();
+        for conn in &old {
+            if connections.iter().any(|c| c == conn.as_ref()) {
+                continue;
+            }
+            let spis: Vec<IkeSpi> = self
+                .sas
+                .values()
+                .filter(|sa| Arc::ptr_eq(&sa.conn, conn))
+                .map(|sa| sa.local_spi())
+                .collect();
+            for spi in spis {
+                out.extend(self.with_sa(now, spi, |sa, ctx| sa.terminate(ctx)));
+            }
+            for child in &conn.children {
+                out.extend(self.uninstall_trap(&conn.name, &child.name));
+            }
+        }
+        let mut changed = Vec::new();
+        for conn in connections {
+            match old.iter().find(|c| c.as_ref() == &conn) {
+                Some(same) => self.connections.push(same.clone()),
+                None => {
+                    changed.push(conn.name.clone());
+                    self.connections.push(Arc::new(conn));
+                }
+            }
+        }
+        (out, changed)
+    }
+
     /// The configured connections, in the order they were added.
     pub fn connections(&self) -> impl Iterator<Item = &Connection> {
         self.connections.iter().map(|c| c.as_ref())

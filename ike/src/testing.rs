@@ -213,6 +213,11 @@ impl Pair {
         self.absorb(peer, outputs);
     }
 
+    /// Carries out outputs `peer`'s endpoint returned from a call the test made itself.
+    pub fn absorb_outputs(&mut self, peer: usize, outputs: Vec<Output>) {
+        self.absorb(peer, outputs);
+    }
+
     /// Routes one endpoint's outputs: datagrams onto the network, kernel operations into its
     /// kernel's queue, events into its log.
     fn absorb(&mut self, peer: usize, outputs: Vec<Output>) {

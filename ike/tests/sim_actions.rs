@@ -192,3 +192,67 @@ fn close_action_restart_reconnects_after_the_peers_delete() {
     pair.traffic_flows(MOON).unwrap();
     pair.traffic_flows(SUN).unwrap();
 }
+
+#[test]
+fn a_reload_closes_changed_and_removed_connections_and_leaves_the_rest_alone() {
+    let mut b = moon(PSK);
+    b.name = "moon-sun-b".into();
+    let mut pair = pair(56, moon(PSK), sun(PSK));
+    pair.peers[MOON].endpoint.add_connection(b.clone());
+    initiate(&mut pair);
+    command(
+        &mut pair,
+        MOON,
+        Command::Initiate {
+            connection: "moon-sun-b".into(),
+        },
+    );
+    pair.run_for(Duration::from_secs(1));
+    assert_eq!(established(&pair, MOON), 2);
+    let spis_of = |pair: &Pair, name: &str| {
+        let sa = pair.peers[MOON]
+            .endpoint
+            .ike_sas()
+            .find(|sa| sa.conn.name == name);
+        sa.map(|sa| (sa.spi_i, sa.spi_r, sa.children[0].spi_in))
+    };
+    let a_before = spis_of(&pair, "moon-sun").unwrap();
+    let events_before = pair.peers[MOON].events.len();
+
+    // The same configuration again, but b's liveness checks changed.
+    let mut b_changed = b.clone();
+    b_changed.dpd_delay = Duration::from_secs(30);
+    let now = pair.now;
+    let (outputs, changed) = pair.peers[MOON]
+        .endpoint
+        .update_connections(now, vec![moon(PSK), b_changed.clone()]);
+    assert_eq!(changed, ["moon-sun-b"]);
+    assert!(!outputs.is_empty(), "a Delete for b's IKE SA");
+    // Hand the outputs to the simulation as a command's would be.
+    pair.absorb_outputs(MOON, outputs);
+    pair.run_for(Duration::from_secs(1));
+    assert_eq!(spis_of(&pair, "moon-sun"), Some(a_before), "untouched");
+    assert_eq!(spis_of(&pair, "moon-sun-b"), None, "closed");
+    assert_eq!(established(&pair, SUN), 1);
+    let new_events = &pair.peers[MOON].events[events_before..];
+    assert!(
+        new_events.iter().all(|e| match e {
+            Event::IkeDown { connection, .. } | Event::ChildDown { connection, .. } =>
+                connection == "moon-sun-b",
+            _ => false,
+        }),
+        "{new_events:?}"
+    );
+    // Unchanged again: nothing happens at all; removed: nothing left to close.
+    let now = pair.now;
+    let (outputs, changed) = pair.peers[MOON]
+        .endpoint
+        .update_connections(now, vec![moon(PSK), b_changed]);
+    assert!(outputs.is_empty() && changed.is_empty());
+    let (outputs, changed) = pair.peers[MOON]
+        .endpoint
+        .update_connections(now, vec![moon(PSK)]);
+    assert!(outputs.is_empty() && changed.is_empty());
+    assert_eq!(pair.peers[MOON].endpoint.connections().count(), 1);
+    assert_eq!(spis_of(&pair, "moon-sun"), Some(a_before));
+}

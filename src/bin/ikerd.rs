@@ -99,6 +99,7 @@ fn run(loaded: ikerd::config::Loaded, args: &Args) -> Result<(), String> {
             Daemon::new(loaded.connections, kernel, first_reqid).map_err(|e| e.to_string())?;
         let vici = Server::bind(&args.vici, daemon.control()).map_err(|e| format!("VICI: {e}"))?;
         tokio::spawn(vici.run());
+        daemon.reload_from(args.config.clone());
         daemon.install_traps().await;
         daemon.initiate(&loaded.start).await;
         daemon.serve().await.map_err(|e| e.to_string())

@@ -61,6 +61,10 @@ pub struct Daemon<K: KernelBackend> {
     /// Kept to hand out [`Control`]s; it also keeps `requests` open.
     control: Control,
     started: (Instant, SystemTime),
+    /// The swanctl.conf SIGHUP reads again.
+    config: Option<std::path::PathBuf>,
+    /// Where received datagrams go, for sockets bound on a reload.
+    received_tx: mpsc::Sender<Received>,
 }
 
 impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
@@ -87,40 +91,29 @@ impl<K: KernelBackend> Daemon<K> {
             settings,
             Box::new(OsRandom(ring::rand::SystemRandom::new())),
         );
-        let mut addrs: Vec<SocketAddr> = Vec::new();
+        let addrs: Vec<std::net::IpAddr> = connections.iter().map(|c| c.local_addr).collect();
         for conn in connections {
-            let addr = SocketAddr::new(conn.local_addr, ike::IKE_PORT);
-            if !addrs.contains(&addr) {
-                addrs.push(addr);
-            }
             endpoint.add_connection(conn);
         }
         let (tx, received) = mpsc::channel(1024);
-        let mut sockets = Vec::new();
-        for addr in addrs {
-            let nat_t = SocketAddr::new(addr.ip(), NAT_T_PORT);
-            for (addr, socket) in [
-                (addr, socket::bind(addr)?),
-                (nat_t, socket::bind_nat_t(nat_t)?),
-            ] {
-                let socket = Arc::new(socket);
-                tokio::spawn(receive(addr, socket.clone(), tx.clone()));
-                sockets.push((addr, socket));
-            }
-            info!("listening on {addr} and port {NAT_T_PORT}");
-        }
         let (requests_tx, requests) = mpsc::channel(control::QUEUE);
-        Ok(Daemon {
+        let mut daemon = Daemon {
             endpoint,
             kernel,
-            sockets,
+            sockets: Vec::new(),
             received,
             requests,
             control: Control {
                 requests: requests_tx,
             },
             started: (Instant::now(), SystemTime::now()),
-        })
+            config: None,
+            received_tx: tx,
+        };
+        for ip in addrs {
+            daemon.listen(ip)?;
+        }
+        Ok(daemon)
     }
 
     /// A handle for tasks that ask the daemon for things (the VICI server).
@@ -208,11 +201,96 @@ impl<K: KernelBackend> Daemon<K> {
         }
     }
 
+    /// Makes SIGHUP read `path` again.
+    pub fn reload_from(&mut self, path: std::path::PathBuf) {
+        self.config = Some(path);
+    }
+
+    /// SIGHUP: reads the configuration again and applies what changed. Tunnels whose
+    /// connection is unchanged are not touched; changed or removed ones are closed, and new or
+    /// changed ones take their start actions. A configuration with errors changes nothing.
+    pub async fn reload(&mut self) {
+        let Some(path) = self.config.clone() else {
+            return warn!("SIGHUP: no configuration file to read again");
+        };
+        let loaded = match crate::config::load_swanctl(&path) {
+            Ok(loaded) => loaded,
+            Err(errors) => {
+                for line in errors.to_string().lines() {
+                    warn!("reload: {line}");
+                }
+                return warn!(
+                    "reload: {} has errors; the running configuration stays",
+                    path.display()
+                );
+            }
+        };
+        for conn in &loaded.connections {
+            if let Err(e) = self.listen(conn.local_addr) {
+                warn!("reload: {e}");
+            }
+        }
+        let total = loaded.connections.len();
+        let (outputs, changed) = self
+            .endpoint
+            .update_connections(Instant::now(), loaded.connections);
+        self.carry_out(outputs).await;
+        info!(
+            "reloaded {}: {} connections, {} new or changed{}",
+            path.display(),
+            total,
+            changed.len(),
+            if changed.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", changed.join(", "))
+            }
+        );
+        self.install_traps_of(&changed).await;
+        let start: Vec<String> = loaded
+            .start
+            .into_iter()
+            .filter(|name| changed.contains(name))
+            .collect();
+        self.initiate(&start).await;
+    }
+
+    /// Binds the port 500 and 4500 sockets of `ip` unless they are bound.
+    fn listen(&mut self, ip: std::net::IpAddr) -> std::io::Result<()> {
+        let addr = SocketAddr::new(ip, ike::IKE_PORT);
+        if self.sockets.iter().any(|(a, _)| *a == addr) {
+            return Ok(());
+        }
+        let nat_t = SocketAddr::new(ip, NAT_T_PORT);
+        let bound = [
+            (addr, socket::bind(addr)?),
+            (nat_t, socket::bind_nat_t(nat_t)?),
+        ];
+        for (addr, socket) in bound {
+            let socket = Arc::new(socket);
+            tokio::spawn(receive(addr, socket.clone(), self.received_tx.clone()));
+            self.sockets.push((addr, socket));
+        }
+        info!("listening on {addr} and port {NAT_T_PORT}");
+        Ok(())
+    }
+
     /// Installs the trap policies of every child with `start_action = trap`.
     pub async fn install_traps(&mut self) {
+        let all: Vec<String> = self
+            .endpoint
+            .connections()
+            .map(|c| c.name.clone())
+            .collect();
+        self.install_traps_of(&all).await;
+    }
+
+    /// Installs the trap policies of the children with `start_action = trap` of `names`.
+    async fn install_traps_of(&mut self, names: &[String]) {
         let traps: Vec<(String, String)> = self
             .endpoint
             .connections()
+            .filter(|c| names.contains(&c.name))
             .flat_map(|c| {
                 c.children
                     .iter()
@@ -275,7 +353,7 @@ impl<K: KernelBackend> Daemon<K> {
                     self.carry_out(outputs).await;
                 }
                 _ = &mut stop => break,
-                _ = hup.recv() => warn!("SIGHUP: reloading the configuration is not supported yet"),
+                _ = hup.recv() => self.reload().await,
             }
         }
         self.shutdown().await;
