@@ -105,6 +105,55 @@ topology_site_to_site() {
 	EOF
 }
 
+# IPv6 twins of the addresses above (2001:db8::/32, RFC 3849).
+MOON_EXT6=2001:db8:1::1 SUN_EXT6=2001:db8:1::2
+MOON_INT6=2001:db8:a::1 SUN_INT6=2001:db8:b::1
+ALICE6=2001:db8:a::10 BOB6=2001:db8:b::10
+ALICE_NET6=2001:db8:a::/64 BOB_NET6=2001:db8:b::/64
+
+# topology_dual_stack: topology_site_to_site with IPv6 on every link as well.
+topology_dual_stack() {
+	topology_site_to_site
+	ip_in moon -batch - <<-EOF || fail "cannot configure moon for IPv6"
+		addr add $MOON_EXT6/64 dev ext nodad
+		addr add $MOON_INT6/64 dev int nodad
+		route add $BOB_NET6 via $SUN_EXT6
+	EOF
+	ip_in sun -batch - <<-EOF || fail "cannot configure sun for IPv6"
+		addr add $SUN_EXT6/64 dev ext nodad
+		addr add $SUN_INT6/64 dev int nodad
+		route add $ALICE_NET6 via $MOON_EXT6
+	EOF
+	ip_in alice -batch - <<-EOF || fail "cannot configure alice for IPv6"
+		addr add $ALICE6/64 dev eth0 nodad
+		route add default via $MOON_INT6
+	EOF
+	ip_in bob -batch - <<-EOF || fail "cannot configure bob for IPv6"
+		addr add $BOB6/64 dev eth0 nodad
+		route add default via $SUN_INT6
+	EOF
+}
+
+# ping_across FROM TO: FROM pings TO three times; fails unless every echo came back.
+ping_across() {
+	in_ns "$1" ping -n -q -c 3 -i 0.2 -W 5 "$2" >"$E2E_DIR/ping-$2.log" 2>&1 ||
+		fail "$1 got no reply from $2: $(grep -E 'transmitted|rror' "$E2E_DIR/ping-$2.log" | tr '\n' ' ')"
+	echo "$1 -> $2: $(grep transmitted "$E2E_DIR/ping-$2.log")"
+}
+
+# expect_esp_both_ways OUTER-MOON OUTER-SUN MIN: moon's and sun's SAs between these outer
+# addresses counted at least MIN packets each way, on both gateways.
+expect_esp_both_ways() {
+	local moon=$1 sun=$2 min=$3 to_sun to_moon
+	to_sun=$(ip_in moon xfrm state list src "$moon" dst "$sun" proto esp | sed -nE 's/.* spi (0x[0-9a-f]+) .*/\1/p' | head -n 1)
+	to_moon=$(ip_in moon xfrm state list src "$sun" dst "$moon" proto esp | sed -nE 's/.* spi (0x[0-9a-f]+) .*/\1/p' | head -n 1)
+	[ -n "$to_sun" ] && [ -n "$to_moon" ] || fail "moon has no ESP SA pair between $moon and $sun"
+	expect_sa_traffic moon "$moon" "$sun" "$to_sun" "$min"
+	expect_sa_traffic sun "$moon" "$sun" "$to_sun" "$min"
+	expect_sa_traffic sun "$sun" "$moon" "$to_moon" "$min"
+	expect_sa_traffic moon "$sun" "$moon" "$to_moon" "$min"
+}
+
 # topology_nat: alice -- moon -- carol ==== sun -- bob, where carol is a NAT router: moon
 # (MOON_EXT becomes 192.0.2.66/26) reaches sun (192.0.2.2/26) only through carol, which
 # rewrites moon's address to its own, MOON_PUBLIC (192.0.2.3), as a home router does.
