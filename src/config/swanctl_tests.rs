@@ -500,3 +500,13 @@ fn start_close_and_dpd_actions() {
         "{error}"
     );
 }
+
+#[test]
+fn the_example_configurations_load() {
+    for host in ["moon", "sun"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("etc/{host}/swanctl.conf"));
+        let loaded = super::load_swanctl(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(loaded.connections.len(), 1, "{host}");
+        assert_eq!(loaded.start.len(), usize::from(host == "moon"), "{host}");
+    }
+}
