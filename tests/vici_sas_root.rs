@@ -12,6 +12,7 @@ use ike::testing::MemKernel;
 use ikerd::daemon::Daemon;
 use ikerd::kernel::mem::MemBackend;
 use ikerd::vici::server::Server;
+use ikerd::vici::wire::{self, Packet};
 use xfrm::NetNs;
 
 const SWANCTL: &str = "/usr/sbin/swanctl";
@@ -105,6 +106,45 @@ fn list_sas(socket: &Path) -> Option<Listed> {
         children,
         text,
     })
+}
+
+/// A VICI client registered for events, reading them as they come.
+struct Listener(std::os::unix::net::UnixStream);
+
+impl Listener {
+    fn register(socket: &Path, events: &[&str]) -> Listener {
+        let mut listener = Listener(std::os::unix::net::UnixStream::connect(socket).unwrap());
+        for event in events {
+            listener.send(&Packet::EventRegister((*event).into()));
+            assert_eq!(listener.receive(), Packet::EventConfirm, "{event}");
+        }
+        listener
+    }
+
+    fn send(&mut self, packet: &Packet) {
+        use std::io::Write;
+        self.0.write_all(&packet.to_segment().unwrap()).unwrap();
+    }
+
+    fn receive(&mut self) -> Packet {
+        use std::io::Read;
+        self.0
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut len = [0u8; wire::LENGTH_LEN];
+        self.0.read_exact(&mut len).unwrap();
+        let mut packet = vec![0; wire::segment_len(len).unwrap()];
+        self.0.read_exact(&mut packet).unwrap();
+        Packet::parse(&packet).unwrap()
+    }
+
+    /// The next event, by name and message.
+    fn event(&mut self) -> (String, wire::Message) {
+        match self.receive() {
+            Packet::Event { event, message } => (event, message),
+            other => panic!("not an event: {other:?}"),
+        }
+    }
 }
 
 /// Polls until `f` holds, for at most 10 s.
@@ -215,6 +255,10 @@ fn root_swanctl_initiates_lists_rekeys_and_terminates_a_tunnel() {
     }
     assert!(list_sas(moon).is_none());
 
+    // sun's listener hears of the tunnel; one that never reads holds no one up.
+    let mut events = Listener::register(sun, &["ike-updown", "child-updown", "child-rekey"]);
+    let _deaf = Listener::register(sun, &["log", "ike-updown", "child-updown"]);
+
     // Up, with the negotiation's log streamed until it is done.
     let up = ok(moon, &["--initiate", "--child", "net"]);
     for expected in [
@@ -263,6 +307,20 @@ fn root_swanctl_initiates_lists_rekeys_and_terminates_a_tunnel() {
         moon_sas.children[0].0, moon_sas.children[0].1
     )));
 
+    let (name, ike_up) = events.event();
+    assert_eq!(name, "ike-updown");
+    assert_eq!(ike_up.str("up"), Some("yes"));
+    assert_eq!(ike_up.find_str("gw.state"), Some("ESTABLISHED"));
+    assert_eq!(ike_up.find_str("gw.remote-id"), Some("h1.example"));
+    assert!(ike_up.find_str("gw.initiator").is_none());
+    let (name, child_event) = events.event();
+    assert_eq!(name, "child-updown");
+    assert_eq!(child_event.str("up"), Some("yes"));
+    assert_eq!(
+        child_event.find_str("gw.child-sas.net-1.spi-in"),
+        Some(sun_sas.children[0].0.as_str())
+    );
+
     // Rekeyed: new SPIs on both sides, still mirrored, the old pair gone.
     let rekey = ok(moon, &["--rekey", "--child", "net"]);
     assert!(rekey.contains("rekey completed successfully"), "{rekey}");
@@ -275,6 +333,23 @@ fn root_swanctl_initiates_lists_rekeys_and_terminates_a_tunnel() {
     assert_eq!(moon_new.ike_spis, moon_sas.ike_spis);
     assert_ne!(moon_new.children[0].0, moon_sas.children[0].0);
     assert_ne!(moon_new.children[0].1, moon_sas.children[0].1);
+    let (name, rekeyed) = events.event();
+    assert_eq!(name, "child-rekey");
+    assert_eq!(
+        rekeyed.find_str("gw.child-sas.net.old.spi-out"),
+        Some(moon_sas.children[0].0.as_str())
+    );
+    assert_eq!(
+        rekeyed.find_str("gw.child-sas.net.new.spi-out"),
+        Some(moon_new.children[0].0.as_str())
+    );
+    let (name, old_down) = events.event();
+    assert_eq!(name, "child-updown");
+    assert!(old_down.str("up").is_none());
+    assert_eq!(
+        old_down.find_str("gw.child-sas.net-1.state"),
+        Some("DELETED")
+    );
 
     // Down, on both sides.
     let down = ok(moon, &["--terminate", "--ike", "gw"]);
@@ -287,6 +362,9 @@ fn root_swanctl_initiates_lists_rekeys_and_terminates_a_tunnel() {
     assert!(down.contains("terminate completed successfully"), "{down}");
     assert!(list_sas(moon).is_none(), "moon after terminate");
     eventually("sun without SAs", || list_sas(sun).is_none().then_some(()));
+    let (name, ike_down) = events.event();
+    assert_eq!(name, "ike-updown");
+    assert!(ike_down.str("up").is_none());
     let missing = swanctl(moon, &["--terminate", "--ike", "gw"]);
     assert!(!missing.status.success());
     assert!(
