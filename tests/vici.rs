@@ -124,8 +124,14 @@ async fn unknown_commands_and_events() {
     let path = socket_path("unknown");
     with_daemon(&path, Duration::from_secs(10), async {
         let mut client = UnixStream::connect(&path).await.unwrap();
-        send(&mut client, &request("list-sas")).await;
+        send(&mut client, &request("list-certs")).await;
         assert_eq!(receive(&mut client).await, Packet::CmdUnknown);
+        // Served, with nothing to list.
+        send(&mut client, &request("list-sas")).await;
+        assert_eq!(
+            receive(&mut client).await,
+            Packet::CmdResponse(Message::new())
+        );
         let register = |name: &str| Packet::EventRegister(name.into());
         let unregister = |name: &str| Packet::EventUnregister(name.into());
         for (packet, answer) in [

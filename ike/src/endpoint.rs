@@ -189,6 +189,11 @@ impl Endpoint {
         self.sas.values().map(|sa| sa.as_ref())
     }
 
+    /// The IKE SA the peer reaches us by `spi` (our SPI).
+    pub fn ike_sa(&self, spi: IkeSpi) -> Option<&IkeSa> {
+        self.sas.get(&spi).map(|sa| sa.as_ref())
+    }
+
     /// Runs `f` on the SA with our SPI `spi` (see [`Endpoint::run_sa`]).
     fn with_sa(
         &mut self,

@@ -20,8 +20,9 @@ use ikerd::vici::server::Server;
 #[command(
     after_help = "Status: pre-shared-key tunnels (IKE_SA_INIT, IKE_AUTH, the first \
                         Child SA in tunnel or transport mode, deletes, liveness checks) work; \
-                        VICI answers version and stats; rekeying, NAT traversal, certificates, \
-                        the other VICI commands and reloading do not yet. \
+                        rekeying and NAT traversal work; VICI answers version, stats, list-sas, \
+                        list-conns, get-conns, initiate, terminate and rekey, and raises the SA \
+                        events; certificates, the other VICI commands and reloading do not yet. \
                         See README.md."
 )]
 struct Args {

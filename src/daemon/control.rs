@@ -1,18 +1,98 @@
-//! What other tasks (the VICI server's clients) may ask the daemon. A request goes down a
-//! channel with the means to answer it; the daemon's loop answers between datagrams and timers,
-//! so the state it owns is never shared.
+//! What other tasks (the VICI server's clients) may ask the daemon, and what they may hear
+//! from it. A request goes down a channel with the means to answer it; the daemon's loop
+//! answers between datagrams and timers, so the state it owns is never shared. News goes out
+//! on a broadcast channel the loop never waits on: a listener that falls too far behind
+//! misses news and is told so ([`broadcast::error::RecvError::Lagged`]).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{mpsc, oneshot};
+use ike::config::Connection;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use super::view::{ChildView, IkeView};
 
 /// Requests the daemon may queue before senders wait.
 pub(super) const QUEUE: usize = 64;
+/// News the broadcast channel holds for its slowest listener before that one misses some.
+pub(super) const NEWS: usize = 1024;
+/// Log lines of one `initiate` or `terminate` waiting for its client; more are dropped.
+pub const LOG_QUEUE: usize = 256;
 
 /// A request to the daemon, with where its answer goes.
 #[derive(Debug)]
 pub(super) enum Request {
     Stats(oneshot::Sender<Stats>),
+    ListSas(Selector, oneshot::Sender<Vec<IkeView>>),
+    ListConns(oneshot::Sender<Vec<Connection>>),
+    Initiate(Initiate),
+    Terminate(Terminate),
+    Rekey(Selector, oneshot::Sender<Result<u32, String>>),
+}
+
+/// Which SAs a command means; what is not given matches any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selector {
+    /// The connection's name.
+    pub ike: Option<String>,
+    pub ike_id: Option<u32>,
+    /// The Child SA's name.
+    pub child: Option<String>,
+    pub child_id: Option<u32>,
+}
+
+/// Start a connection (`ike`) or the connection with this child (`child`).
+#[derive(Debug)]
+pub(super) struct Initiate {
+    pub ike: Option<String>,
+    pub child: Option<String>,
+    pub log: mpsc::Sender<LogLine>,
+    /// Answered when the IKE SA (`ike` alone) or the Child SA is up, or failed.
+    pub done: oneshot::Sender<Result<(), String>>,
+}
+
+/// Close the selected IKE SAs.
+#[derive(Debug)]
+pub(super) struct Terminate {
+    pub selector: Selector,
+    pub log: mpsc::Sender<LogLine>,
+    /// How many IKE SAs matched, answered when all of them are gone; or why nothing is done.
+    pub done: oneshot::Sender<Result<u32, String>>,
+}
+
+/// A line of the daemon's log, with strongSwan's fields for it: the subsystem (`IKE`, `CHD`,
+/// `CFG`), the level (0 most important) and the IKE SA it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub group: &'static str,
+    pub level: u8,
+    /// The IKE SA's connection name and unique id.
+    pub ike: Option<(String, u32)>,
+    pub msg: String,
+}
+
+/// What the daemon tells every listener: strongSwan's SA events, and its log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum News {
+    IkeUpDown {
+        up: bool,
+        ike: IkeView,
+    },
+    IkeRekey {
+        old: IkeView,
+        new: IkeView,
+    },
+    ChildUpDown {
+        up: bool,
+        ike: IkeView,
+        child: ChildView,
+    },
+    ChildRekey {
+        ike: IkeView,
+        old: ChildView,
+        new: ChildView,
+    },
+    Log(LogLine),
 }
 
 /// The daemon's figures, for VICI `stats`.
@@ -37,13 +117,73 @@ pub struct Stats {
 #[derive(Debug, Clone)]
 pub struct Control {
     pub(super) requests: mpsc::Sender<Request>,
+    pub(super) news: broadcast::Sender<Arc<News>>,
 }
 
 impl Control {
+    async fn ask<T>(&self, request: impl FnOnce(oneshot::Sender<T>) -> Request) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.requests.send(request(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
     /// The daemon's figures, or `None` when it has stopped.
     pub async fn stats(&self) -> Option<Stats> {
-        let (tx, rx) = oneshot::channel();
-        self.requests.send(Request::Stats(tx)).await.ok()?;
-        rx.await.ok()
+        self.ask(Request::Stats).await
+    }
+
+    /// The IKE SAs the selector's `ike` and `ike_id` match, by unique id.
+    pub async fn list_sas(&self, selector: Selector) -> Option<Vec<IkeView>> {
+        self.ask(|tx| Request::ListSas(selector, tx)).await
+    }
+
+    /// The configured connections, in their order.
+    pub async fn list_conns(&self) -> Option<Vec<Connection>> {
+        self.ask(Request::ListConns).await
+    }
+
+    /// Starts a connection; its log lines come on `log` until `done` is answered.
+    pub async fn initiate(
+        &self,
+        ike: Option<String>,
+        child: Option<String>,
+        log: mpsc::Sender<LogLine>,
+    ) -> Option<oneshot::Receiver<Result<(), String>>> {
+        let (done, rx) = oneshot::channel();
+        let request = Request::Initiate(Initiate {
+            ike,
+            child,
+            log,
+            done,
+        });
+        self.requests.send(request).await.ok()?;
+        Some(rx)
+    }
+
+    /// Closes IKE SAs; their log lines come on `log` until the answer does.
+    pub async fn terminate(
+        &self,
+        selector: Selector,
+        log: mpsc::Sender<LogLine>,
+    ) -> Option<oneshot::Receiver<Result<u32, String>>> {
+        let (done, rx) = oneshot::channel();
+        let request = Request::Terminate(Terminate {
+            selector,
+            log,
+            done,
+        });
+        self.requests.send(request).await.ok()?;
+        Some(rx)
+    }
+
+    /// Rekeys the selected Child SAs (with `child` or `child_id`) or IKE SAs; answers how
+    /// many matched.
+    pub async fn rekey(&self, selector: Selector) -> Option<Result<u32, String>> {
+        self.ask(|tx| Request::Rekey(selector, tx)).await
+    }
+
+    /// The daemon's news from now on.
+    pub fn news(&self) -> broadcast::Receiver<Arc<News>> {
+        self.news.subscribe()
     }
 }

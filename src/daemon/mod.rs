@@ -5,6 +5,8 @@
 
 pub mod control;
 pub mod socket;
+pub mod view;
+mod watch;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -17,10 +19,10 @@ use ike::endpoint::{Command, Endpoint, Settings};
 use ike::sa::{Event, Output, State};
 use tokio::net::UdpSocket;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, info, warn};
 
-pub use self::control::{Control, Stats};
+pub use self::control::{Control, News, Stats};
 use crate::kernel::KernelBackend;
 use ike::task::nat::NAT_T_PORT;
 
@@ -60,6 +62,12 @@ pub struct Daemon<K: KernelBackend> {
     requests: mpsc::Receiver<control::Request>,
     /// Kept to hand out [`Control`]s; it also keeps `requests` open.
     control: Control,
+    /// Where news for the control plane's listeners goes.
+    news: broadcast::Sender<Arc<News>>,
+    /// Unique ids of SAs, as VICI clients know them.
+    ids: view::Ids,
+    /// Commands answered when their SAs are up or gone.
+    waiters: Vec<watch::Waiter>,
     started: (Instant, SystemTime),
     /// The swanctl.conf SIGHUP reads again.
     config: Option<std::path::PathBuf>,
@@ -97,6 +105,7 @@ impl<K: KernelBackend> Daemon<K> {
         }
         let (tx, received) = mpsc::channel(1024);
         let (requests_tx, requests) = mpsc::channel(control::QUEUE);
+        let (news, _) = broadcast::channel(control::NEWS);
         let mut daemon = Daemon {
             endpoint,
             kernel,
@@ -105,7 +114,11 @@ impl<K: KernelBackend> Daemon<K> {
             requests,
             control: Control {
                 requests: requests_tx,
+                news: news.clone(),
             },
+            news,
+            ids: view::Ids::default(),
+            waiters: Vec::new(),
             started: (Instant::now(), SystemTime::now()),
             config: None,
             received_tx: tx,
@@ -119,13 +132,6 @@ impl<K: KernelBackend> Daemon<K> {
     /// A handle for tasks that ask the daemon for things (the VICI server).
     pub fn control(&self) -> Control {
         self.control.clone()
-    }
-
-    fn answer(&self, request: control::Request) {
-        match request {
-            // A requester that gave up has dropped its receiver: nothing to do.
-            control::Request::Stats(reply) => drop(reply.send(self.stats())),
-        }
     }
 
     fn stats(&self) -> Stats {
@@ -158,7 +164,10 @@ impl<K: KernelBackend> Daemon<K> {
                     debug!("kernel {op:?} -> {reply:?}");
                     queue.extend(self.endpoint.handle_kernel(Instant::now(), id, reply));
                 }
-                Output::Event(event) => log_event(&event),
+                Output::Event(event) => {
+                    log_event(&event);
+                    self.on_event(&event);
+                }
             }
         }
     }
@@ -346,7 +355,7 @@ impl<K: KernelBackend> Daemon<K> {
                     let outputs = self.endpoint.handle_timeout(Instant::now());
                     self.carry_out(outputs).await;
                 }
-                Some(request) = self.requests.recv() => self.answer(request),
+                Some(request) = self.requests.recv() => self.answer(request).await,
                 Some(event) = next_event(&mut kernel_events) => {
                     debug!("kernel event {event:?}");
                     let outputs = self.endpoint.handle_kernel_event(Instant::now(), event);

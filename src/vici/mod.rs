@@ -2,7 +2,10 @@
 //! the wire format, and the server the daemon answers strongSwan's `swanctl` and other VICI
 //! clients with.
 
+pub mod conns;
+mod drive;
 mod host;
 pub mod query;
+pub mod sas;
 pub mod server;
 pub mod wire;

@@ -16,16 +16,18 @@
 use std::io;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::broadcast;
 use tokio::time::timeout;
 use tracing::{debug, info, warn};
 
-use super::query;
 use super::wire::{self, Message, Packet, PacketType, RawPacket};
-use crate::daemon::Control;
+use super::{conns, drive, query, sas};
+use crate::daemon::{Control, News};
 
 /// Where strongSwan's charon listens, and so where swanctl looks first.
 pub const DEFAULT_SOCKET: &str = "/var/run/charon.vici";
@@ -37,7 +39,8 @@ const MODE: u32 = 0o770;
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The events strongSwan's vici plugin offers, which clients register for by name. ikerd raises
-/// none of them yet: a registration is confirmed and recorded, for the commands that stream.
+/// `log`, the SA events and the events of the commands that stream; a registration for the
+/// others is confirmed and recorded, and nothing comes.
 const EVENTS: [&str; 13] = [
     "log",
     "control-log",
@@ -52,6 +55,15 @@ const EVENTS: [&str; 13] = [
     "list-conn",
     "list-cert",
     "list-authority",
+];
+
+/// The events carried by the daemon's news (the others answer one client's command).
+const NEWS_EVENTS: [&str; 5] = [
+    "log",
+    "ike-updown",
+    "ike-rekey",
+    "child-updown",
+    "child-rekey",
 ];
 
 /// A bound VICI socket; [`Server::run`] serves it. The socket file goes when the server does.
@@ -115,6 +127,7 @@ impl Server {
                         control: self.control.clone(),
                         timeout: self.timeout,
                         events: Vec::new(),
+                        news: None,
                     };
                     tokio::spawn(client.serve(stream));
                 }
@@ -146,34 +159,71 @@ enum Next {
 }
 
 /// One client's connection.
-struct Client {
+pub(super) struct Client {
     id: u64,
-    control: Control,
+    pub(super) control: Control,
     timeout: Duration,
     /// The events it registered for.
     events: Vec<String>,
+    /// The daemon's news, while it is registered for an event they carry.
+    pub(super) news: Option<broadcast::Receiver<Arc<News>>>,
+}
+
+/// What woke a client's task while it waited for the next packet.
+enum Woken {
+    Read(io::Result<usize>),
+    News(Result<Arc<News>, broadcast::error::RecvError>),
+}
+
+/// The next piece of news, or never when the client listens to none.
+pub(super) async fn next_news(
+    news: &mut Option<broadcast::Receiver<Arc<News>>>,
+) -> Result<Arc<News>, broadcast::error::RecvError> {
+    match news {
+        Some(news) => news.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Client {
-    /// Answers packets until the client closes the connection or breaks the protocol.
+    /// Answers packets until the client closes the connection or breaks the protocol, and
+    /// passes on the news it registered for meanwhile.
     async fn serve(mut self, mut stream: UnixStream) {
         let id = self.id;
         loop {
-            let packet = match self.read_packet(&mut stream).await {
-                Ok(Some(packet)) => packet,
-                Ok(None) => {
+            let mut first = [0u8; 1];
+            // Reading is cancel safe: news that comes first leaves the byte for the next turn.
+            let woken = tokio::select! {
+                read = stream.read(&mut first) => Woken::Read(read),
+                news = next_news(&mut self.news) => Woken::News(news),
+            };
+            let packet = match woken {
+                Woken::News(news) => match self.pass_on(&mut stream, news).await {
+                    Ok(()) => continue,
+                    Err(e) => {
+                        warn!("vici client {id}: {e}; closing");
+                        return;
+                    }
+                },
+                Woken::Read(Ok(0)) => {
                     debug!("vici client {id} disconnected");
                     return;
                 }
+                Woken::Read(Ok(_)) => self.read_packet(&mut stream, first[0]).await,
+                Woken::Read(Err(e)) => Err(e),
+            };
+            let packet = match packet {
+                Ok(packet) => packet,
                 Err(e) => {
                     warn!("vici client {id}: {e}; closing");
                     return;
                 }
             };
-            let (reply, close) = match self.answer(&packet).await {
-                Next::Reply(reply) => (Some(reply), None),
-                Next::ReplyAndClose(reply, why) => (Some(reply), Some(why)),
-                Next::Close(why) => (None, Some(why)),
+            let (reply, close) = match self.answer(&mut stream, &packet).await {
+                Ok(Next::Reply(reply)) => (Some(reply), None),
+                Ok(Next::ReplyAndClose(reply, why)) => (Some(reply), Some(why)),
+                Ok(Next::Close(why)) => (None, Some(why)),
+                Err(e) => (None, Some(e.to_string())),
             };
             if let Some(reply) = reply
                 && let Err(e) = self.write_packet(&mut stream, &reply).await
@@ -188,16 +238,59 @@ impl Client {
         }
     }
 
-    /// Reads one segment's packet; `None` when the client closed the connection between
-    /// packets.
+    /// Sends a piece of news as the event the client registered for; a client that fell so far
+    /// behind that news was lost is told so by being closed.
+    pub(super) async fn pass_on(
+        &mut self,
+        stream: &mut UnixStream,
+        news: Result<Arc<News>, broadcast::error::RecvError>,
+    ) -> io::Result<()> {
+        match news {
+            Ok(news) => {
+                let (event, message) = sas::news_event(&news);
+                if self.registered(event) {
+                    self.write_event(stream, event, message).await?;
+                }
+                Ok(())
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                Err(io::Error::other(format!("fell {missed} events behind")))
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                self.news = None;
+                Ok(())
+            }
+        }
+    }
+
+    pub(super) fn registered(&self, event: &str) -> bool {
+        self.events.iter().any(|e| e == event)
+    }
+
+    /// Sends an event, if the client registered for it.
+    pub(super) async fn write_event(
+        &self,
+        stream: &mut UnixStream,
+        event: &str,
+        message: Message,
+    ) -> io::Result<()> {
+        if !self.registered(event) {
+            return Ok(());
+        }
+        let packet = Packet::Event {
+            event: event.to_owned(),
+            message,
+        };
+        self.write_packet(stream, &packet).await
+    }
+
+    /// Reads the rest of a segment whose first byte is in.
     async fn read_packet(
         &self,
         stream: &mut (impl AsyncRead + Unpin),
-    ) -> io::Result<Option<Vec<u8>>> {
-        let mut header = [0u8; wire::LENGTH_LEN];
-        if stream.read(&mut header[..1]).await? == 0 {
-            return Ok(None);
-        }
+        first: u8,
+    ) -> io::Result<Vec<u8>> {
+        let mut header = [first, 0, 0, 0];
         let rest = async {
             stream.read_exact(&mut header[1..]).await?;
             let len = wire::segment_len(header)
@@ -214,7 +307,7 @@ impl Client {
                     format!("closed after {} of {len} bytes", packet.len()),
                 ));
             }
-            Ok(Some(packet))
+            Ok(packet)
         };
         timeout(self.timeout, rest).await.unwrap_or_else(|_| {
             Err(io::Error::new(
@@ -224,7 +317,11 @@ impl Client {
         })
     }
 
-    async fn write_packet(&self, stream: &mut UnixStream, packet: &Packet) -> io::Result<()> {
+    pub(super) async fn write_packet(
+        &self,
+        stream: &mut UnixStream,
+        packet: &Packet,
+    ) -> io::Result<()> {
         let segment = packet
             .to_segment()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
@@ -238,24 +335,28 @@ impl Client {
             })
     }
 
-    /// The answer to one packet.
-    async fn answer(&mut self, bytes: &[u8]) -> Next {
+    /// The answer to one packet; streaming commands send their events first. An error is a
+    /// connection that broke while events went out.
+    async fn answer(&mut self, stream: &mut UnixStream, bytes: &[u8]) -> io::Result<Next> {
         let raw = match RawPacket::parse(bytes) {
             Ok(raw) => raw,
-            Err(e) => return Next::Close(format!("malformed packet {e}")),
+            Err(e) => return Ok(Next::Close(format!("malformed packet {e}"))),
         };
         let name = raw.name.unwrap_or_default();
-        match raw.ty {
+        Ok(match raw.ty {
             PacketType::CMD_REQUEST => match raw.parse_message() {
-                Ok(request) => Next::Reply(self.command(name, &request).await),
+                Ok(request) => Next::Reply(self.command(stream, name, &request).await?),
                 Err(e) => Next::ReplyAndClose(
                     Packet::CmdResponse(query::failure(&format!("malformed request {e}"))),
                     format!("malformed {name} request {e}"),
                 ),
             },
             PacketType::EVENT_REGISTER if EVENTS.contains(&name) => {
-                if !self.events.iter().any(|e| e == name) {
+                if !self.registered(name) {
                     self.events.push(name.to_owned());
+                }
+                if NEWS_EVENTS.contains(&name) && self.news.is_none() {
+                    self.news = Some(self.control.news());
                 }
                 Next::Reply(Packet::EventConfirm)
             }
@@ -266,27 +367,64 @@ impl Client {
             PacketType::EVENT_UNREGISTER => match self.events.iter().position(|e| e == name) {
                 Some(i) => {
                     self.events.remove(i);
+                    if !NEWS_EVENTS.iter().any(|e| self.registered(e)) {
+                        self.news = None;
+                    }
                     Next::Reply(Packet::EventConfirm)
                 }
                 None => Next::Reply(Packet::EventUnknown),
             },
             other => Next::Close(format!("{other} packets are the daemon's to send")),
-        }
+        })
     }
 
     /// The answer to the command `name`: its response, or CMD_UNKNOWN.
-    async fn command(&self, name: &str, _request: &Message) -> Packet {
+    async fn command(
+        &mut self,
+        stream: &mut UnixStream,
+        name: &str,
+        request: &Message,
+    ) -> io::Result<Packet> {
+        let gone = || query::failure("the daemon is shutting down");
         let response = match name {
             "version" => query::version(),
             "stats" => match self.control.stats().await {
                 Some(stats) => query::stats(&stats),
-                None => query::failure("the daemon is shutting down"),
+                None => gone(),
             },
+            "list-sas" => match self.control.list_sas(drive::selector(request)).await {
+                Some(views) => {
+                    for view in &views {
+                        self.write_event(stream, "list-sa", sas::list_sa(view))
+                            .await?;
+                    }
+                    Message::new()
+                }
+                None => gone(),
+            },
+            "list-conns" => match self.control.list_conns().await {
+                Some(list) => {
+                    let ike = request.str("ike");
+                    for conn in list.iter().filter(|c| ike.is_none_or(|n| n == c.name)) {
+                        self.write_event(stream, "list-conn", conns::list_conn(conn))
+                            .await?;
+                    }
+                    Message::new()
+                }
+                None => gone(),
+            },
+            "get-conns" => match self.control.list_conns().await {
+                Some(list) => conns::get_conns(&list),
+                None => gone(),
+            },
+            "initiate" => drive::initiate(self, stream, request).await?,
+            "terminate" => drive::terminate(self, stream, request).await?,
+            "rekey" => drive::rekey(self, request).await,
             _ => {
                 debug!("vici client {}: command {name} not served", self.id);
-                return Packet::CmdUnknown;
+                return Ok(Packet::CmdUnknown);
             }
         };
-        Packet::CmdResponse(response)
+        Ok(Packet::CmdResponse(response))
     }
 }

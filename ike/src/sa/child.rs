@@ -56,6 +56,8 @@ pub struct ChildSa {
     pub redundant: bool,
     /// When to delete it ourselves: a redundant pair the peer should have deleted.
     pub reap_at: Option<Instant>,
+    /// When both sides agreed on it and its installation began.
+    pub installed_at: Instant,
 }
 
 impl ChildSa {

@@ -284,6 +284,8 @@ pub struct IkeSa {
     /// How it ended and the Child SAs it had, for the endpoint's close and DPD actions.
     pub(crate) ended: Option<(DownReason, Vec<String>)>,
     pub(crate) last_keepalive: Instant,
+    /// When it was authenticated both ways, or (the successor of a rekey) took over.
+    pub(crate) established_at: Option<Instant>,
 }
 
 impl core::fmt::Debug for IkeSa {
@@ -341,6 +343,7 @@ impl IkeSa {
             restarting: false,
             ended: None,
             last_keepalive: now,
+            established_at: None,
         }
     }
 
@@ -350,6 +353,22 @@ impl IkeSa {
             Role::Initiator => self.spi_i,
             Role::Responder => self.spi_r,
         }
+    }
+
+    /// When it was established: authenticated both ways, or, for the successor of a rekey, when
+    /// it took over.
+    pub fn established_at(&self) -> Option<Instant> {
+        self.established_at
+    }
+
+    /// The algorithms of its keys and the key exchange method they came from, once derived.
+    pub fn algorithms(&self) -> Option<(IkeSuite, KeId)> {
+        self.keys.as_ref().map(|k| (k.suite, k.group))
+    }
+
+    /// When an established IKE SA is due to be rekeyed, if its connection rekeys.
+    pub fn rekey_time(&self) -> Option<Instant> {
+        self.rekey_at.filter(|_| self.state == State::Established)
     }
 
     /// The header of a message we send.

@@ -168,6 +168,7 @@ impl IkeSa {
             replaces: None,
             redundant: false,
             reap_at: None,
+            installed_at: ctx.now,
         };
         let shared = pending.exchange.as_ref().and_then(|e| e.shared.as_ref());
         let child_keys = child_sa_keys(

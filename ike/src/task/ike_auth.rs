@@ -284,6 +284,7 @@ impl IkeSa {
             return;
         }
         self.state = State::Established;
+        self.established_at = Some(ctx.now);
         self.schedule_ike_rekey(ctx);
         ctx.event(Event::IkeUp {
             connection: self.conn.name.clone(),

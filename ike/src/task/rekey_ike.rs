@@ -264,6 +264,7 @@ impl IkeSa {
         next.ni = ni;
         next.nr = nr;
         next.state = State::Established;
+        next.established_at = Some(ctx.now);
         next.nat = self.nat;
         next.children = std::mem::take(&mut self.children);
         next.jobs = self

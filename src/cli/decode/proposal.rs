@@ -123,7 +123,7 @@ fn transform_text(transform: &Transform) -> String {
     out
 }
 
-pub(super) fn encr_name(id: u16) -> Option<&'static str> {
+pub fn encr_name(id: u16) -> Option<&'static str> {
     Some(match id {
         1 => "DES_IV64",
         2 => "DES",
@@ -154,7 +154,7 @@ pub(super) fn encr_name(id: u16) -> Option<&'static str> {
     })
 }
 
-fn prf_name(id: u16) -> Option<&'static str> {
+pub fn prf_name(id: u16) -> Option<&'static str> {
     Some(match id {
         1 => "PRF_HMAC_MD5",
         2 => "PRF_HMAC_SHA1",
@@ -168,7 +168,7 @@ fn prf_name(id: u16) -> Option<&'static str> {
     })
 }
 
-pub(super) fn integ_name(id: u16) -> Option<&'static str> {
+pub fn integ_name(id: u16) -> Option<&'static str> {
     Some(match id {
         1 => "HMAC_MD5_96",
         2 => "HMAC_SHA1_96",
@@ -188,7 +188,7 @@ pub(super) fn integ_name(id: u16) -> Option<&'static str> {
     })
 }
 
-fn ke_name(id: u16) -> Option<&'static str> {
+pub fn ke_name(id: u16) -> Option<&'static str> {
     Some(match id {
         0 => "KE_NONE",
         1 => "MODP_768",

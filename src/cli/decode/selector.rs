@@ -31,6 +31,25 @@ pub fn describe(ts: &TrafficSelector) -> Value {
     }
 }
 
+/// A selector as strongSwan's `%R` prints it in `swanctl --list-sas` and its log:
+/// `198.51.100.0/24`, `192.0.2.1..192.0.2.9` for a range that is not a subnet, then the
+/// protocol and port suffix. Opaque selector types print as their type and data.
+pub fn text(ts: &TrafficSelector) -> String {
+    match ts.range() {
+        Some(r) => {
+            let addresses = addresses(r.start, r.end).replacen('-', "..", 1);
+            format!(
+                "{addresses}{}",
+                proto_ports(r.protocol, (r.start_port, r.end_port))
+            )
+        }
+        None => match ts {
+            TrafficSelector::Other { ty, data, .. } => format!("{ty} {}", hex(data)),
+            _ => String::new(),
+        },
+    }
+}
+
 fn range(ty: TsType, start: IpAddr, end: IpAddr, protocol: u8, ports: (u16, u16)) -> Value {
     let text = format!("{}{}", addresses(start, end), proto_ports(protocol, ports));
     let detail = Value::Obj(vec![

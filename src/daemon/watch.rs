@@ -1,0 +1,777 @@
+//! The control plane's side of the daemon's loop: answering what other tasks ask (listings,
+//! initiate, terminate, rekey), and turning the core's events into log lines for whoever
+//! waits on a command and into news for every listener. Snapshots are taken only while
+//! someone listens or waits, so a daemon nobody watches pays for ids and nothing more.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ike::endpoint::{Command, Endpoint};
+use ike::sa::{DownReason, Event, IkeSa, Role, State};
+use ike::wire::IkeSpi;
+use tokio::sync::{mpsc, oneshot};
+
+use super::Daemon;
+use super::control::{self, LogLine, News, Selector};
+use super::view::{self, ChildView, Ids, IkeView};
+use crate::kernel::KernelBackend;
+
+/// A command answered only once the SAs it started or closed are up or gone.
+#[derive(Debug)]
+pub(super) enum Waiter {
+    Initiate {
+        connection: String,
+        child: Option<String>,
+        /// Our SPI of the IKE SA it started, when one was made.
+        spi: Option<IkeSpi>,
+        log: mpsc::Sender<LogLine>,
+        done: oneshot::Sender<Result<(), String>>,
+    },
+    Terminate {
+        /// Our SPIs of the IKE SAs still to go.
+        spis: Vec<IkeSpi>,
+        matches: u32,
+        log: mpsc::Sender<LogLine>,
+        done: oneshot::Sender<Result<u32, String>>,
+    },
+}
+
+impl Waiter {
+    fn gave_up(&self) -> bool {
+        match self {
+            Waiter::Initiate { done, .. } => done.is_closed(),
+            Waiter::Terminate { done, .. } => done.is_closed(),
+        }
+    }
+
+    /// Whether lines about this IKE SA (our SPI, or its pair of SPIs) of `connection` are for
+    /// this command's client.
+    fn follows(&self, connection: &str, spis: &[IkeSpi]) -> bool {
+        match self {
+            Waiter::Initiate {
+                connection: c, spi, ..
+            } => c == connection && spi.is_none_or(|s| spis.is_empty() || spis.contains(&s)),
+            Waiter::Terminate { spis: mine, .. } => spis.iter().any(|s| mine.contains(s)),
+        }
+    }
+
+    fn log(&self, line: &LogLine) {
+        let log = match self {
+            Waiter::Initiate { log, .. } | Waiter::Terminate { log, .. } => log,
+        };
+        // A client that does not keep up misses lines; the loop never waits for one.
+        let _ = log.try_send(line.clone());
+    }
+}
+
+/// What an event means to the control plane.
+struct Happened {
+    connection: String,
+    /// The IKE SA's SPIs (ours among them), when the event names its IKE SA.
+    spis: Vec<IkeSpi>,
+    lines: Vec<LogLine>,
+    news: Option<News>,
+}
+
+fn line(group: &'static str, ike: Option<&IkeView>, msg: String) -> LogLine {
+    LogLine {
+        group,
+        level: 0,
+        ike: ike.map(|v| (v.name.clone(), v.uniqueid)),
+        msg,
+    }
+}
+
+/// `name[1]` as strongSwan names an IKE SA in its log.
+fn ike_name(v: &IkeView) -> String {
+    format!("{}[{}]", v.name, v.uniqueid)
+}
+
+/// `local[local-id]...remote[remote-id]`.
+fn between(v: &IkeView) -> String {
+    format!(
+        "{}[{}]...{}[{}]",
+        v.local.ip(),
+        v.local_id,
+        v.remote.ip(),
+        v.remote_id
+    )
+}
+
+fn child_spis(c: &ChildView) -> String {
+    format!("{:08x}_i {:08x}_o", c.spi_in, c.spi_out)
+}
+
+fn selectors(ts: &[ike::wire::ts::TrafficSelector]) -> String {
+    ts.iter()
+        .map(crate::cli::decode::selector::text)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn down_reason(reason: &DownReason) -> String {
+    match reason {
+        DownReason::Terminated => "deleted".into(),
+        DownReason::DeletedByPeer => "deleted by the peer".into(),
+        DownReason::Timeout => "giving up after 5 retransmits".into(),
+        DownReason::Refused(notify) => format!("refused by the peer: {notify}"),
+        DownReason::AuthenticationFailed => "authentication failed".into(),
+        DownReason::ProtocolError(why) => format!("protocol error: {why}"),
+        DownReason::Rekeyed => "replaced by its rekeyed successor".into(),
+    }
+}
+
+impl<K: KernelBackend> Daemon<K> {
+    /// Answers a request of another task.
+    pub(super) async fn answer(&mut self, request: control::Request) {
+        use control::Request as R;
+        // A requester that gave up has dropped its receiver: nothing to do.
+        match request {
+            R::Stats(reply) => drop(reply.send(self.stats())),
+            R::ListSas(selector, reply) => drop(reply.send(self.list_sas(&selector))),
+            R::ListConns(reply) => {
+                drop(reply.send(self.endpoint.connections().cloned().collect()));
+            }
+            R::Rekey(selector, reply) => {
+                let (commands, answer) = self.rekey(&selector);
+                for command in commands {
+                    let outputs = self.endpoint.handle_command(Instant::now(), command);
+                    self.carry_out(outputs).await;
+                }
+                drop(reply.send(answer));
+            }
+            R::Initiate(initiate) => self.initiate_for(initiate).await,
+            R::Terminate(terminate) => self.terminate_for(terminate).await,
+        }
+    }
+
+    fn watched(&self) -> bool {
+        !self.waiters.is_empty() || self.news.receiver_count() > 0
+    }
+
+    fn list_sas(&mut self, selector: &Selector) -> Vec<IkeView> {
+        let now = Instant::now();
+        let Daemon { endpoint, ids, .. } = self;
+        let mut views = Vec::new();
+        for sa in endpoint.ike_sas().filter(|sa| sa.state != State::Dead) {
+            if selector.ike.as_ref().is_some_and(|n| *n != sa.conn.name)
+                || selector
+                    .ike_id
+                    .is_some_and(|id| ids.ike(sa.local_spi()) != id)
+            {
+                continue;
+            }
+            views.push(view::ike_view(ids, sa, now));
+        }
+        views.sort_by_key(|v| v.uniqueid);
+        views
+    }
+
+    /// The commands a `rekey` request stands for, and its answer: how many SAs matched.
+    /// The core rekeys a connection's Child SAs by name, on every IKE SA of the connection.
+    fn rekey(&mut self, selector: &Selector) -> (Vec<Command>, Result<u32, String>) {
+        let Selector {
+            ike,
+            ike_id,
+            child,
+            child_id,
+        } = selector;
+        if ike.is_none() && ike_id.is_none() && child.is_none() && child_id.is_none() {
+            return (Vec::new(), Err("missing rekey selector".into()));
+        }
+        let children = child.is_some() || child_id.is_some();
+        let Daemon { endpoint, ids, .. } = self;
+        let mut commands = Vec::new();
+        let mut matches = 0;
+        for sa in endpoint
+            .ike_sas()
+            .filter(|sa| sa.state == State::Established)
+        {
+            let spi = sa.local_spi();
+            if ike.as_ref().is_some_and(|n| *n != sa.conn.name)
+                || ike_id.is_some_and(|id| ids.ike(spi) != id)
+            {
+                continue;
+            }
+            let connection = sa.conn.name.clone();
+            if !children {
+                matches += 1;
+                commands.push(Command::RekeyIke { connection });
+                continue;
+            }
+            for c in sa.children.iter().filter(|c| !c.rekeyed) {
+                if child.as_ref().is_some_and(|n| *n != c.name)
+                    || child_id.is_some_and(|id| ids.child(spi, c.spi_in) != id)
+                {
+                    continue;
+                }
+                matches += 1;
+                commands.push(Command::RekeyChild {
+                    connection: connection.clone(),
+                    child: Some(c.name.clone()),
+                });
+            }
+        }
+        let mut seen = HashSet::new();
+        commands.retain(|c| seen.insert(format!("{c:?}")));
+        if matches == 0 {
+            return (commands, Err("no matching SAs to rekey found".into()));
+        }
+        (commands, Ok(matches))
+    }
+
+    async fn initiate_for(&mut self, request: control::Initiate) {
+        let control::Initiate {
+            ike,
+            child,
+            log,
+            done,
+        } = request;
+        let (kind, name) = match (&child, &ike) {
+            (Some(child), _) => ("CHILD_SA", child.clone()),
+            (None, Some(ike)) => ("IKE_SA", ike.clone()),
+            (None, None) => {
+                let _ = done.send(Err("missing configuration name".into()));
+                return;
+            }
+        };
+        let conn = self.endpoint.connections().find(|c| {
+            ike.as_ref().is_none_or(|n| *n == c.name)
+                && child
+                    .as_ref()
+                    .is_none_or(|n| c.children.iter().any(|ch| ch.name == *n))
+        });
+        let Some(connection) = conn.map(|c| c.name.clone()) else {
+            let _ = done.send(Err(format!("{kind} config '{name}' not found")));
+            return;
+        };
+        let of_conn = |sa: &&IkeSa| sa.conn.name == connection && sa.role == Role::Initiator;
+        let before: HashSet<IkeSpi> = self
+            .endpoint
+            .ike_sas()
+            .filter(of_conn)
+            .map(IkeSa::local_spi)
+            .collect();
+        let now = Instant::now();
+        let outputs = self.endpoint.handle_command(
+            now,
+            Command::Initiate {
+                connection: connection.clone(),
+            },
+        );
+        let new = self
+            .endpoint
+            .ike_sas()
+            .filter(of_conn)
+            .find(|sa| !before.contains(&sa.local_spi()));
+        let spi = new.map(IkeSa::local_spi);
+        if let Some(sa) = new {
+            let view = view::ike_view(&mut self.ids, sa, now);
+            let text = format!(
+                "initiating IKE_SA {} to {}",
+                ike_name(&view),
+                view.remote.ip()
+            );
+            let _ = log.try_send(line("IKE", Some(&view), text));
+        }
+        self.waiters.push(Waiter::Initiate {
+            connection,
+            child,
+            spi,
+            log,
+            done,
+        });
+        self.carry_out(outputs).await;
+    }
+
+    async fn terminate_for(&mut self, request: control::Terminate) {
+        let control::Terminate {
+            selector,
+            log,
+            done,
+        } = request;
+        let now = Instant::now();
+        let (ike, ike_id) = (selector.ike.clone(), selector.ike_id);
+        if ike.is_none() && ike_id.is_none() && selector.child.is_none() {
+            let _ = done.send(Err("missing terminate selector".into()));
+            return;
+        }
+        if selector.child.is_some() || selector.child_id.is_some() {
+            let _ = done.send(Err(
+                "terminating a Child SA alone is not supported yet: terminate its IKE SA".into(),
+            ));
+            return;
+        }
+        let Daemon { endpoint, ids, .. } = self;
+        // A replaced IKE SA goes with its successor, and quietly.
+        let live = |sa: &&IkeSa| !matches!(sa.state, State::Dead | State::Rekeyed);
+        let matched: Vec<&IkeSa> = endpoint
+            .ike_sas()
+            .filter(live)
+            .filter(|sa| ike.as_ref().is_none_or(|n| *n == sa.conn.name))
+            .filter(|sa| ike_id.is_none_or(|id| ids.ike(sa.local_spi()) == id))
+            .collect();
+        if matched.is_empty() {
+            let _ = done.send(Err("no matching SAs to terminate found".into()));
+            return;
+        }
+        let connections: Vec<String> = matched.iter().map(|sa| sa.conn.name.clone()).collect();
+        // The core closes a connection's IKE SAs all together.
+        let spared = endpoint
+            .ike_sas()
+            .filter(live)
+            .filter(|sa| connections.contains(&sa.conn.name))
+            .count();
+        if spared > matched.len() {
+            let _ = done.send(Err(
+                "terminating one of several IKE SAs of a connection is not supported yet".into(),
+            ));
+            return;
+        }
+        let spis: Vec<IkeSpi> = matched.iter().map(|sa| sa.local_spi()).collect();
+        for sa in &matched {
+            let view = view::ike_view(ids, sa, now);
+            let text = format!(
+                "deleting IKE_SA {} between {}",
+                ike_name(&view),
+                between(&view)
+            );
+            let _ = log.try_send(line("IKE", Some(&view), text));
+        }
+        self.waiters.push(Waiter::Terminate {
+            matches: spis.len() as u32,
+            spis,
+            log,
+            done,
+        });
+        let mut connections = connections;
+        connections.dedup();
+        for connection in connections {
+            let outputs = self
+                .endpoint
+                .handle_command(now, Command::Terminate { connection });
+            self.carry_out(outputs).await;
+        }
+    }
+
+    /// Keeps the ids in step with the core, and tells waiters and listeners.
+    pub(super) fn on_event(&mut self, event: &Event) {
+        let happened = self.happened(event);
+        let Some(happened) = happened else {
+            return;
+        };
+        self.waiters.retain(|w| !w.gave_up());
+        for l in &happened.lines {
+            for waiter in &self.waiters {
+                if waiter.follows(&happened.connection, &happened.spis) {
+                    waiter.log(l);
+                }
+            }
+        }
+        if self.news.receiver_count() > 0 {
+            // Sending fails only when no one listens.
+            for l in &happened.lines {
+                let _ = self.news.send(Arc::new(News::Log(l.clone())));
+            }
+            if let Some(news) = happened.news {
+                let _ = self.news.send(Arc::new(news));
+            }
+        }
+        self.settle(event, &happened.spis);
+    }
+
+    /// Answers the waiters this event completes.
+    fn settle(&mut self, event: &Event, spis: &[IkeSpi]) {
+        let ours = |spi: &Option<IkeSpi>| spi.is_none_or(|s| spis.contains(&s));
+        let waiters = std::mem::take(&mut self.waiters);
+        for waiter in waiters {
+            let waiter = match (waiter, event) {
+                (
+                    Waiter::Initiate {
+                        connection,
+                        child: None,
+                        spi,
+                        done,
+                        ..
+                    },
+                    Event::IkeUp { connection: c, .. },
+                ) if *c == connection && ours(&spi) => {
+                    let _ = done.send(Ok(()));
+                    continue;
+                }
+                (
+                    Waiter::Initiate {
+                        connection,
+                        child: Some(child),
+                        spi,
+                        done,
+                        ..
+                    },
+                    Event::ChildUp {
+                        connection: c,
+                        child: ch,
+                        ..
+                    },
+                ) if *c == connection && *ch == child && ours(&spi) => {
+                    let _ = done.send(Ok(()));
+                    continue;
+                }
+                (
+                    Waiter::Initiate {
+                        connection,
+                        child: Some(child),
+                        done,
+                        ..
+                    },
+                    Event::ChildFailed {
+                        connection: c,
+                        child: ch,
+                        reason,
+                    },
+                ) if *c == connection && *ch == child => {
+                    let _ = done.send(Err(format!(
+                        "establishing CHILD_SA '{child}' failed: {reason}"
+                    )));
+                    continue;
+                }
+                (
+                    Waiter::Initiate {
+                        connection,
+                        child,
+                        spi,
+                        done,
+                        ..
+                    },
+                    Event::IkeDown {
+                        connection: c,
+                        reason,
+                        ..
+                    },
+                ) if *c == connection && ours(&spi) => {
+                    let (kind, name) = match &child {
+                        Some(child) => ("CHILD_SA", child),
+                        None => ("IKE_SA", &connection),
+                    };
+                    let why = down_reason(reason);
+                    let _ = done.send(Err(format!("establishing {kind} '{name}' failed: {why}")));
+                    continue;
+                }
+                (
+                    Waiter::Terminate {
+                        mut spis,
+                        matches,
+                        log,
+                        done,
+                    },
+                    Event::IkeDown { spi_i, spi_r, .. },
+                ) => {
+                    spis.retain(|s| s != spi_i && s != spi_r);
+                    if spis.is_empty() {
+                        let _ = done.send(Ok(matches));
+                        continue;
+                    }
+                    Waiter::Terminate {
+                        spis,
+                        matches,
+                        log,
+                        done,
+                    }
+                }
+                (waiter, _) => waiter,
+            };
+            self.waiters.push(waiter);
+        }
+    }
+
+    /// What the event means: ids given or forgotten always; snapshots, log lines and news
+    /// only while someone watches.
+    fn happened(&mut self, event: &Event) -> Option<Happened> {
+        let now = Instant::now();
+        let watched = self.watched();
+        match event {
+            Event::IkeUp {
+                connection,
+                spi_i,
+                spi_r,
+            } => {
+                if !watched {
+                    return None;
+                }
+                let sa = find_ike(&self.endpoint, *spi_i, *spi_r)?;
+                let v = view::ike_view(&mut self.ids, sa, now);
+                let text = format!(
+                    "IKE_SA {} established between {}",
+                    ike_name(&v),
+                    between(&v)
+                );
+                Some(Happened {
+                    connection: connection.clone(),
+                    spis: vec![*spi_i, *spi_r],
+                    lines: vec![line("IKE", Some(&v), text)],
+                    news: Some(News::IkeUpDown { up: true, ike: v }),
+                })
+            }
+            Event::IkeDown {
+                connection,
+                spi_i,
+                spi_r,
+                reason,
+            } => {
+                let forgotten = self
+                    .ids
+                    .forget_ike(*spi_i)
+                    .or_else(|| self.ids.forget_ike(*spi_r));
+                if !watched {
+                    return None;
+                }
+                let conn = self.endpoint.connections().find(|c| c.name == *connection);
+                let mut v = view::gone_ike_view(conn, connection, (*spi_i, *spi_r));
+                if let Some((id, last)) = forgotten {
+                    v = last.unwrap_or(v);
+                    v.uniqueid = id;
+                }
+                v.state = match v.state {
+                    "ESTABLISHED" => "DELETING",
+                    other => other,
+                };
+                let text = match reason {
+                    DownReason::Terminated | DownReason::DeletedByPeer => {
+                        format!("IKE_SA {} {}", ike_name(&v), down_reason(reason))
+                    }
+                    _ => format!(
+                        "establishing or keeping IKE_SA {} failed: {}",
+                        ike_name(&v),
+                        down_reason(reason)
+                    ),
+                };
+                Some(Happened {
+                    connection: connection.clone(),
+                    spis: vec![*spi_i, *spi_r],
+                    lines: vec![line("IKE", Some(&v), text)],
+                    news: Some(News::IkeUpDown { up: false, ike: v }),
+                })
+            }
+            Event::ChildUp {
+                connection,
+                child: _,
+                spi_in,
+                spi_out: _,
+            } => {
+                if !watched {
+                    return None;
+                }
+                let sa = ike_of_child(&self.endpoint, &self.ids, connection, *spi_in)?;
+                let spis = vec![sa.spi_i, sa.spi_r];
+                let v = view::ike_view(&mut self.ids, sa, now);
+                let c = v.children.iter().find(|c| c.spi_in == *spi_in)?.clone();
+                let text = format!(
+                    "CHILD_SA {}{{{}}} established with SPIs {} and TS {} === {}",
+                    c.name,
+                    c.uniqueid,
+                    child_spis(&c),
+                    selectors(&c.local_ts),
+                    selectors(&c.remote_ts)
+                );
+                Some(Happened {
+                    connection: connection.clone(),
+                    spis,
+                    lines: vec![line("IKE", Some(&v), text)],
+                    news: Some(News::ChildUpDown {
+                        up: true,
+                        ike: without_children(&v),
+                        child: c,
+                    }),
+                })
+            }
+            Event::ChildFailed {
+                connection,
+                child,
+                reason,
+            } => {
+                if !watched {
+                    return None;
+                }
+                let text = format!("establishing CHILD_SA {child} failed: {reason}");
+                Some(Happened {
+                    connection: connection.clone(),
+                    spis: Vec::new(),
+                    lines: vec![line("IKE", None, text)],
+                    news: None,
+                })
+            }
+            Event::ChildRekeyed {
+                connection,
+                child: _,
+                old_spi_in,
+                spi_in,
+                spi_out: _,
+            } => {
+                if !watched {
+                    return None;
+                }
+                let sa = ike_of_child(&self.endpoint, &self.ids, connection, *spi_in)?;
+                let spis = vec![sa.spi_i, sa.spi_r];
+                let v = view::ike_view(&mut self.ids, sa, now);
+                let new = v.children.iter().find(|c| c.spi_in == *spi_in)?.clone();
+                let old = v.children.iter().find(|c| c.spi_in == *old_spi_in).cloned();
+                let text = format!(
+                    "CHILD_SA {}{{{}}} established with SPIs {} and TS {} === {}",
+                    new.name,
+                    new.uniqueid,
+                    child_spis(&new),
+                    selectors(&new.local_ts),
+                    selectors(&new.remote_ts)
+                );
+                let news = old.map(|old| News::ChildRekey {
+                    ike: without_children(&v),
+                    old,
+                    new,
+                });
+                Some(Happened {
+                    connection: connection.clone(),
+                    spis,
+                    lines: vec![line("IKE", Some(&v), text)],
+                    news,
+                })
+            }
+            Event::ChildDown {
+                connection,
+                child,
+                spi_in,
+                spi_out,
+            } => {
+                let ike_spi = self.ids.ike_of_child(*spi_in);
+                let forgotten = self.ids.forget_child(*spi_in);
+                if !watched {
+                    return None;
+                }
+                let sa = ike_spi.and_then(|s| self.endpoint.ike_sa(s));
+                let v = sa.map(|sa| view::ike_view(&mut self.ids, sa, now));
+                let (id, last) = forgotten.unwrap_or((0, None));
+                let mut c = last.unwrap_or_else(|| ChildView {
+                    name: child.clone(),
+                    uniqueid: id,
+                    reqid: 0,
+                    state: "DELETED",
+                    mode: Default::default(),
+                    protocol: ike::kernel::IpsecProtocol::Esp,
+                    encap: false,
+                    spi_in: *spi_in,
+                    spi_out: *spi_out,
+                    proposal: ike::wire::sa::Proposal {
+                        number: 0,
+                        protocol: ike::wire::ProtocolId::ESP,
+                        spi: Vec::new(),
+                        transforms: Vec::new(),
+                    },
+                    rekey_in: None,
+                    expires_in: None,
+                    installed: Default::default(),
+                    local_ts: Vec::new(),
+                    remote_ts: Vec::new(),
+                });
+                c.state = "DELETED";
+                c.rekey_in = None;
+                let text = format!(
+                    "closing CHILD_SA {}{{{}}} with SPIs {}",
+                    c.name,
+                    c.uniqueid,
+                    child_spis(&c)
+                );
+                let spis = v.as_ref().map_or_else(Vec::new, |v| vec![v.spi_i, v.spi_r]);
+                let news = v.as_ref().map(|v| News::ChildUpDown {
+                    up: false,
+                    ike: without_children(v),
+                    child: c,
+                });
+                Some(Happened {
+                    connection: connection.clone(),
+                    spis,
+                    lines: vec![line("CHD", v.as_ref(), text)],
+                    news,
+                })
+            }
+            Event::IkeRekeyed {
+                connection,
+                old: (old_i, old_r),
+                new: (new_i, new_r),
+            } => {
+                let old_ours = if self.ids.knows(*old_i) {
+                    *old_i
+                } else {
+                    *old_r
+                };
+                let new_ours = find_ike(&self.endpoint, *new_i, *new_r)
+                    .map(IkeSa::local_spi)
+                    .unwrap_or(*new_i);
+                self.ids.hand_over(old_ours, new_ours);
+                let happened = watched.then(|| {
+                    let old = find_ike(&self.endpoint, *old_i, *old_r)?;
+                    let old = view::ike_view(&mut self.ids, old, now);
+                    let new = find_ike(&self.endpoint, *new_i, *new_r)?;
+                    let new = view::ike_view(&mut self.ids, new, now);
+                    let text = format!(
+                        "IKE_SA {} rekeyed to {} between {}",
+                        ike_name(&old),
+                        ike_name(&new),
+                        between(&new)
+                    );
+                    Some(Happened {
+                        connection: connection.clone(),
+                        spis: vec![*old_i, *old_r, *new_i, *new_r],
+                        lines: vec![line("IKE", Some(&new), text)],
+                        news: Some(News::IkeRekey {
+                            old: without_children(&old),
+                            new: without_children(&new),
+                        }),
+                    })
+                });
+                self.ids.forget_ike(old_ours);
+                happened.flatten()
+            }
+        }
+    }
+}
+
+/// The IKE SA with this pair of SPIs, looked up by ours.
+fn find_ike(endpoint: &Endpoint, spi_i: IkeSpi, spi_r: IkeSpi) -> Option<&IkeSa> {
+    [spi_i, spi_r]
+        .into_iter()
+        .filter_map(|spi| endpoint.ike_sa(spi))
+        .find(|sa| sa.spi_i == spi_i && sa.spi_r == spi_r)
+}
+
+/// The IKE SA of `connection` holding the Child SA we receive on `spi_in`: the one the ids
+/// know, else found by a walk over the connection's IKE SAs.
+fn ike_of_child<'a>(
+    endpoint: &'a Endpoint,
+    ids: &Ids,
+    connection: &str,
+    spi_in: u32,
+) -> Option<&'a IkeSa> {
+    let has = |sa: &&IkeSa| sa.children.iter().any(|c| c.spi_in == spi_in);
+    if let Some(sa) = ids.ike_of_child(spi_in).and_then(|s| endpoint.ike_sa(s))
+        && has(&sa)
+    {
+        return Some(sa);
+    }
+    endpoint
+        .ike_sas()
+        .filter(|sa| sa.conn.name == connection)
+        .find(has)
+}
+
+fn without_children(v: &IkeView) -> IkeView {
+    IkeView {
+        children: Vec::new(),
+        ..v.clone()
+    }
+}
+
+/// Ids the table still holds, for tests that check nothing is left behind.
+impl<K: KernelBackend> Daemon<K> {
+    pub fn ids_held(&self) -> (usize, usize) {
+        self.ids.len()
+    }
+}
