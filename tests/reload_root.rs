@@ -242,3 +242,34 @@ fn root_ikerd_runs_with_only_net_admin_and_net_bind_service() {
     ikerd.wait_policies(3);
     ikerd.stop();
 }
+
+#[test]
+#[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
+fn root_swanctl_installs_and_uninstalls_trap_policies() {
+    let idle = trapped("a", "203.0.113.0/24").replace("start_action = trap", "start_action = none");
+    let ikerd = Running::start("install", &config(&[idle]), &[]);
+    assert!(ikerd.policies().is_empty());
+    let uri = format!("unix://{}", ikerd.dir.join("vici").display());
+    let swanctl = |args: &[&str]| {
+        let out = Command::new("swanctl")
+            .args(args)
+            .args(["--uri", &uri])
+            .output()
+            .expect("Debian's swanctl (strongswan-swanctl)");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, text) = swanctl(&["--install", "--child", "a"]);
+    assert!(ok, "{text}");
+    ikerd.wait_policies(3);
+    let (ok, text) = swanctl(&["--install", "--child", "nope"]);
+    assert!(
+        !ok && text.contains("configuration name not found"),
+        "{text}"
+    );
+    let (ok, text) = swanctl(&["--uninstall", "--child", "a"]);
+    assert!(ok, "{text}");
+    ikerd.wait_policies(0);
+    ikerd.stop();
+}

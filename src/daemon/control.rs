@@ -28,6 +28,8 @@ pub(super) enum Request {
     Initiate(Initiate),
     Terminate(Terminate),
     Rekey(Selector, oneshot::Sender<Result<u32, String>>),
+    /// Install (true) or remove the trap policies of a child.
+    Trap(Selector, bool, oneshot::Sender<Result<(), String>>),
 }
 
 /// Which SAs a command means; what is not given matches any.
@@ -180,6 +182,12 @@ impl Control {
     /// many matched.
     pub async fn rekey(&self, selector: Selector) -> Option<Result<u32, String>> {
         self.ask(|tx| Request::Rekey(selector, tx)).await
+    }
+
+    /// Installs (`install`) or removes the trap policies of the child `selector.child`, in the
+    /// connection `selector.ike` or whichever connection has a child of that name.
+    pub async fn trap(&self, selector: Selector, install: bool) -> Option<Result<(), String>> {
+        self.ask(|tx| Request::Trap(selector, install, tx)).await
     }
 
     /// The daemon's news from now on.

@@ -141,9 +141,41 @@ impl<K: KernelBackend> Daemon<K> {
                 }
                 drop(reply.send(answer));
             }
+            R::Trap(selector, install, reply) => {
+                let answer = self.trap(&selector, install).await;
+                drop(reply.send(answer));
+            }
             R::Initiate(initiate) => self.initiate_for(initiate).await,
             R::Terminate(terminate) => self.terminate_for(terminate).await,
         }
+    }
+
+    /// VICI's install and uninstall: the child by name, in the named connection or any.
+    async fn trap(&mut self, selector: &Selector, install: bool) -> Result<(), String> {
+        let Some(child) = &selector.child else {
+            return Err("missing child".into());
+        };
+        let connections: Vec<String> = self
+            .endpoint
+            .connections()
+            .filter(|c| selector.ike.as_ref().is_none_or(|n| *n == c.name))
+            .filter(|c| c.children.iter().any(|ch| ch.name == *child))
+            .map(|c| c.name.clone())
+            .collect();
+        if connections.is_empty() {
+            return Err(format!("configuration name not found: {child}"));
+        }
+        for connection in connections {
+            let child = Some(child.clone());
+            let command = if install {
+                Command::Install { connection, child }
+            } else {
+                Command::Uninstall { connection, child }
+            };
+            let outputs = self.endpoint.handle_command(Instant::now(), command);
+            self.carry_out(outputs).await;
+        }
+        Ok(())
     }
 
     fn watched(&self) -> bool {

@@ -181,6 +181,15 @@ pub(super) async fn rekey(client: &mut Client, request: &Message) -> Message {
     }
 }
 
+/// `install` / `uninstall`: the trap policies of `child` (in `ike`, if given).
+pub(super) async fn trap(client: &mut Client, request: &Message, install: bool) -> Message {
+    match client.control.trap(selector(request), install).await {
+        Some(Ok(())) => success(true),
+        Some(Err(why)) => success(false).with_value("errmsg", why),
+        None => query::failure("the daemon is shutting down"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -420,6 +420,7 @@ impl Client {
             "initiate" => drive::initiate(self, stream, request).await?,
             "terminate" => drive::terminate(self, stream, request).await?,
             "rekey" => drive::rekey(self, request).await,
+            "install" | "uninstall" => drive::trap(self, request, name == "install").await,
             _ => {
                 debug!("vici client {}: command {name} not served", self.id);
                 return Ok(Packet::CmdUnknown);
