@@ -71,6 +71,9 @@ pub struct ChildConfig {
     pub start_action: Action,
     pub close_action: Action,
     pub dpd_action: Action,
+    /// A command the daemon runs (with `/bin/sh -c`) when the Child SA comes up and goes down,
+    /// with strongSwan's `PLUTO_*` environment (swanctl.conf's `updown`).
+    pub updown: Option<String>,
 }
 
 /// A traffic selector covering exactly `addr`, all protocols and ports.

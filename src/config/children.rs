@@ -21,7 +21,6 @@ const UNSUPPORTED: &[&str] = &[
     "rekey_packets",
     "life_packets",
     "rand_packets",
-    "updown",
     "hostaccess",
     "policies_fwd_out",
     "inactivity",
@@ -110,6 +109,10 @@ fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(Chil
             }),
             "close_action" => action(value).map(|a| config.close_action = a),
             "dpd_action" => action(value).map(|a| config.dpd_action = a),
+            "updown" => {
+                config.updown = Some(value.to_owned());
+                Ok(())
+            }
             "rekey_time" => values::time(value).map(|t| rekey = t),
             "life_time" => values::time(value).map(|t| life = Some(t)),
             key => match accepts(key, value) {

@@ -416,5 +416,6 @@ pub(super) fn child_config(name: &str) -> ChildConfig {
         start_action: Default::default(),
         close_action: Default::default(),
         dpd_action: Default::default(),
+        updown: None,
     }
 }

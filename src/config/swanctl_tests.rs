@@ -64,6 +64,7 @@ fn expected(me: &str, local: [u8; 4], remote: [u8; 4], nets: (u8, u8)) -> Connec
             start_action: Default::default(),
             close_action: Default::default(),
             dpd_action: Default::default(),
+            updown: None,
         }],
         dpd_delay: Duration::from_secs(30),
         rekey_time: Duration::from_secs(7200),
@@ -200,7 +201,7 @@ fn unsupported_keys_one_error_each() {
     let want = [
         (4, format!("{c}.pools"), "not supported yet"),
         (8, format!("{c}.local.certs"), "not supported yet"),
-        (16, format!("{child}.updown"), "not supported yet"),
+        (16, format!("{child}.mark_in"), "not supported yet"),
         (17, format!("{child}.rekey_bytes"), "not supported yet"),
         (18, format!("{child}.mode"), "'beet': not supported yet"),
         (

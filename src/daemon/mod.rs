@@ -5,6 +5,7 @@
 
 pub mod control;
 pub mod socket;
+pub mod updown;
 pub mod view;
 mod watch;
 
@@ -73,6 +74,8 @@ pub struct Daemon<K: KernelBackend> {
     config: Option<std::path::PathBuf>,
     /// Where received datagrams go, for sockets bound on a reload.
     received_tx: mpsc::Sender<Received>,
+    /// The updown scripts' runner, started with the first script.
+    updown: Option<mpsc::Sender<updown::Run>>,
 }
 
 impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
@@ -122,6 +125,7 @@ impl<K: KernelBackend> Daemon<K> {
             started: (Instant::now(), SystemTime::now()),
             config: None,
             received_tx: tx,
+            updown: None,
         };
         for ip in addrs {
             daemon.listen(ip)?;
@@ -166,8 +170,44 @@ impl<K: KernelBackend> Daemon<K> {
                 }
                 Output::Event(event) => {
                     log_event(&event);
+                    self.updown(&event);
                     self.on_event(&event);
                 }
+            }
+        }
+    }
+
+    /// Runs the updown command of a Child SA that came up, or finally went down.
+    fn updown(&mut self, event: &Event) {
+        let (connection, child, info, up) = match event {
+            Event::ChildUp {
+                connection,
+                child,
+                info,
+                ..
+            } => (connection, child, info, true),
+            Event::ChildDown {
+                connection,
+                child,
+                info,
+                ..
+            } if info.last => (connection, child, info, false),
+            _ => return,
+        };
+        let command = self
+            .endpoint
+            .connections()
+            .find(|c| c.name == *connection)
+            .and_then(|c| c.children.iter().find(|ch| ch.name == *child))
+            .and_then(|ch| ch.updown.clone());
+        let Some(command) = command else {
+            return;
+        };
+        let runner = self.updown.get_or_insert_with(updown::spawn);
+        let uniqueid = self.ids.ike(info.ike_spi);
+        for run in updown::runs(&command, child, uniqueid, info, up) {
+            if runner.try_send(run).is_err() {
+                warn!("{connection}: updown for {child} dropped: too many waiting");
             }
         }
     }
@@ -480,6 +520,7 @@ fn log_event(event: &Event) {
             child,
             spi_in,
             spi_out,
+            ..
         } => {
             info!("{connection}: CHILD_SA {child} established, SPIs {spi_in:08x}_i {spi_out:08x}_o")
         }
@@ -502,6 +543,7 @@ fn log_event(event: &Event) {
             child,
             spi_in,
             spi_out,
+            ..
         } => info!("{connection}: CHILD_SA {child} {spi_in:08x}_i {spi_out:08x}_o deleted"),
         Event::IkeRekeyed {
             connection,

@@ -585,10 +585,7 @@ impl<K: KernelBackend> Daemon<K> {
                 })
             }
             Event::ChildUp {
-                connection,
-                child: _,
-                spi_in,
-                spi_out: _,
+                connection, spi_in, ..
             } => {
                 if !watched {
                     return None;
@@ -672,6 +669,7 @@ impl<K: KernelBackend> Daemon<K> {
                 child,
                 spi_in,
                 spi_out,
+                ..
             } => {
                 let ike_spi = self.ids.ike_of_child(*spi_in);
                 let forgotten = self.ids.forget_child(*spi_in);

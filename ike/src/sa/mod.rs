@@ -59,6 +59,28 @@ pub enum DownReason {
     Rekeyed,
 }
 
+/// What a Child SA coming up or going down means outside the core (updown scripts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildInfo {
+    /// Our SPI of its IKE SA.
+    pub ike_spi: IkeSpi,
+    pub reqid: u32,
+    pub protocol: crate::kernel::IpsecProtocol,
+    pub mode: crate::kernel::Mode,
+    /// The IKE SA's addresses and ports.
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub local_ts: Vec<crate::wire::ts::TrafficSelector>,
+    pub remote_ts: Vec<crate::wire::ts::TrafficSelector>,
+    pub local_id: String,
+    pub remote_id: String,
+    /// ESP in UDP.
+    pub encap: bool,
+    /// On the way down: no other pair of its reqid is left (it was not replaced by a rekey,
+    /// nor a redundant pair of colliding rekeys).
+    pub last: bool,
+}
+
 /// What an operator hears about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -78,6 +100,7 @@ pub enum Event {
         child: String,
         spi_in: u32,
         spi_out: u32,
+        info: Box<ChildInfo>,
     },
     ChildFailed {
         connection: String,
@@ -92,12 +115,13 @@ pub enum Event {
         spi_in: u32,
         spi_out: u32,
     },
-    /// A Child SA was deleted (by us, by the peer, or by its lifetime).
+    /// A Child SA was deleted (by us, by the peer, by its lifetime, or with its IKE SA).
     ChildDown {
         connection: String,
         child: String,
         spi_in: u32,
         spi_out: u32,
+        info: Box<ChildInfo>,
     },
     /// The IKE SA was replaced by a new one with these SPIs.
     IkeRekeyed {
@@ -475,6 +499,16 @@ impl IkeSa {
         for op in self.children.iter().flat_map(ChildSa::removal_ops) {
             ctx.kernel(op);
         }
+        for (at, c) in self.children.iter().enumerate() {
+            let last = !self.children[at + 1..].iter().any(|d| d.reqid == c.reqid);
+            ctx.event(Event::ChildDown {
+                connection: self.conn.name.clone(),
+                child: c.name.clone(),
+                spi_in: c.spi_in,
+                spi_out: c.spi_out,
+                info: Box::new(self.child_info(c, last)),
+            });
+        }
         let mut names: Vec<String> = self.children.iter().map(|c| c.name.clone()).collect();
         names.dedup();
         if names.is_empty() && self.restarting {
@@ -498,6 +532,28 @@ impl IkeSa {
             spi_r: self.spi_r,
             reason,
         });
+    }
+
+    /// What an updown script learns about `child`.
+    pub fn child_info(&self, child: &ChildSa, last: bool) -> ChildInfo {
+        ChildInfo {
+            ike_spi: self.local_spi(),
+            reqid: child.reqid,
+            protocol: child.protocol,
+            mode: child.mode,
+            local: self.local,
+            remote: self.remote,
+            local_ts: child.local_ts.clone(),
+            remote_ts: child.remote_ts.clone(),
+            local_id: self.conn.local_id.to_string(),
+            remote_id: self
+                .conn
+                .remote_id
+                .as_ref()
+                .map_or_else(|| "%any".to_string(), ToString::to_string),
+            encap: self.nat.detected(),
+            last,
+        }
     }
 
     /// Lets go of what an established IKE SA with nothing under way no longer needs: the

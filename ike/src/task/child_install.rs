@@ -259,6 +259,7 @@ impl IkeSa {
                 child: sa.name.clone(),
                 spi_in: sa.spi_in,
                 spi_out: sa.spi_out,
+                info: Box::new(self.child_info(&sa, true)),
             });
             return self.children.push(sa);
         };
@@ -368,11 +369,14 @@ impl IkeSa {
         for op in gone.removal_ops() {
             ctx.kernel(op);
         }
+        let last = !self.children.iter().any(|c| c.reqid == reqid)
+            && !self.pending.iter().any(|p| p.reqid == reqid);
         ctx.event(Event::ChildDown {
             connection: self.conn.name.clone(),
             child: gone.name.clone(),
             spi_in: gone.spi_in,
             spi_out: gone.spi_out,
+            info: Box::new(self.child_info(&gone, last)),
         });
         Some(gone)
     }

@@ -86,6 +86,7 @@ pub fn connection(
             start_action: Default::default(),
             close_action: Default::default(),
             dpd_action: Default::default(),
+            updown: None,
         }],
         dpd_delay: Duration::ZERO,
         rekey_time: Duration::from_secs(4 * 3600),
