@@ -89,7 +89,7 @@ fn run(loaded: ikerd::config::Loaded, args: &Args) -> Result<(), String> {
         let xfrm = xfrm::Xfrm::open()
             .map_err(|e| e.to_string())?
             .with_owner(owner);
-        let mut kernel = XfrmBackend { xfrm };
+        let mut kernel = XfrmBackend::new(xfrm);
         // A crashed run may have left SAs and policies behind: ours only, by reqid.
         use ikerd::kernel::KernelBackend;
         match kernel.flush().await {

@@ -170,6 +170,13 @@ impl<K: KernelBackend> Daemon<K> {
                 }
                 Output::Event(event) => {
                     log_event(&event);
+                    match &event {
+                        Event::ChildUp { info, .. } => self.kernel.routes(info, true).await,
+                        Event::ChildDown { info, .. } if info.last => {
+                            self.kernel.routes(info, false).await;
+                        }
+                        _ => {}
+                    }
                     self.updown(&event);
                     self.on_event(&event);
                 }

@@ -37,6 +37,9 @@ impl Default for MemBackend {
 }
 
 impl KernelBackend for MemBackend {
+    /// Routes are not kept: the in-memory kernel carries no packets.
+    async fn routes(&mut self, _info: &ike::sa::ChildInfo, _up: bool) {}
+
     fn events(&mut self) -> Option<tokio::sync::mpsc::Receiver<ike::kernel::KernelEvent>> {
         self.events.take()
     }

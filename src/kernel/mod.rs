@@ -8,6 +8,7 @@ pub mod xfrm;
 use std::future::Future;
 
 use ike::kernel::{KernelEvent, KernelOp, KernelReply};
+use ike::sa::ChildInfo;
 use tokio::sync::mpsc;
 
 /// Carries out kernel operations, one at a time, in the order given.
@@ -16,6 +17,11 @@ pub trait KernelBackend {
 
     /// Removes everything this daemon (or an earlier, crashed run of it) installed.
     fn flush(&mut self) -> impl Future<Output = Result<String, String>>;
+
+    /// Routes to the remote networks of a tunnel-mode Child SA that came up (`up`) or finally
+    /// went down, where strongSwan puts them (table 220). Failures are logged, not fatal: the
+    /// tunnel works wherever the routing table already leads to the peer.
+    fn routes(&mut self, info: &ChildInfo, up: bool) -> impl Future<Output = ()>;
 
     /// The kernel's unsolicited news (expiries, acquires), once: later calls give None.
     fn events(&mut self) -> Option<mpsc::Receiver<KernelEvent>>;

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use ike::crypto::encr::Encr;
 use ike::crypto::integ::Integ;
 use ike::kernel::{self as core, KernelOp, KernelReply, PolicyParams, SaParams};
+use ike::sa::ChildInfo;
 use ike::wire::ts::TrafficSelector;
 use xfrm::{
     Action, Aead, Crypto, Direction, Integrity, Key, Limits, Mode, PolicyClass, PolicyId,
@@ -21,13 +22,129 @@ use super::KernelBackend;
 /// More XFRM policies than this for one IKE policy means a selector no one writes by hand.
 const MAX_SELECTORS: usize = 64;
 
-/// XFRM, owned by this daemon through its reqid range (see `xfrm::Owner`).
+/// XFRM, owned by this daemon through its reqid range (see `xfrm::Owner`), and the routes of
+/// its tunnels.
 #[derive(Debug)]
 pub struct XfrmBackend {
     pub xfrm: Xfrm,
+    /// Opened with the first route.
+    rtnl: Option<xfrm::Rtnetlink>,
+    /// The routes installed for each reqid.
+    routes: std::collections::HashMap<u32, Vec<xfrm::TunnelRoute>>,
+}
+
+impl XfrmBackend {
+    pub fn new(xfrm: Xfrm) -> XfrmBackend {
+        XfrmBackend {
+            xfrm,
+            rtnl: None,
+            routes: Default::default(),
+        }
+    }
+
+    /// The routes that carry a tunnel's traffic towards its peer: one per prefix of the
+    /// remote selectors, leaving out any that would take the peer's own address into the
+    /// tunnel, with an address of ours inside the local selectors as the source.
+    async fn tunnel_routes(
+        rtnl: &xfrm::Rtnetlink,
+        info: &ChildInfo,
+    ) -> Result<Vec<xfrm::TunnelRoute>, xfrm::Error> {
+        let peer = info.remote.ip();
+        let Some((ifindex, gateway, _)) = rtnl.route_to(peer).await? else {
+            return Ok(Vec::new());
+        };
+        // A peer on the link is its own next hop, as strongSwan writes the route.
+        let gateway = gateway.or(Some(peer));
+        let ours = rtnl.addresses(None).await?;
+        let src = ours
+            .iter()
+            .map(|(_, addr, _)| *addr)
+            .find(|addr| info.local_ts.iter().any(|ts| covers(ts, *addr)));
+        let mut routes = Vec::new();
+        for ts in &info.remote_ts {
+            let Some((prefixes, _, _)) = ranges(ts) else {
+                continue;
+            };
+            for dst in prefixes.into_iter().filter(|p| !contains(p, peer)) {
+                routes.push(xfrm::TunnelRoute {
+                    dst,
+                    src: src.filter(|s| s.is_ipv4() == dst.addr().is_ipv4()),
+                    gateway: gateway.filter(|g| g.is_ipv4() == dst.addr().is_ipv4()),
+                    ifindex,
+                });
+            }
+        }
+        Ok(routes)
+    }
+}
+
+/// Whether the selector holds `addr`.
+fn covers(ts: &TrafficSelector, addr: IpAddr) -> bool {
+    match (ts, addr) {
+        (TrafficSelector::V4 { start, end, .. }, IpAddr::V4(a)) => *start <= a && a <= *end,
+        (TrafficSelector::V6 { start, end, .. }, IpAddr::V6(a)) => *start <= a && a <= *end,
+        _ => false,
+    }
+}
+
+/// Whether `prefix` holds `addr`.
+fn contains(prefix: &Prefix, addr: IpAddr) -> bool {
+    let len = u32::from(prefix.prefix_len());
+    match (prefix.addr(), addr) {
+        (IpAddr::V4(p), IpAddr::V4(a)) => {
+            len == 0 || (u32::from(p) ^ u32::from(a)) >> (32 - len) == 0
+        }
+        (IpAddr::V6(p), IpAddr::V6(a)) => {
+            len == 0 || (u128::from(p) ^ u128::from(a)) >> (128 - len) == 0
+        }
+        _ => false,
+    }
 }
 
 impl KernelBackend for XfrmBackend {
+    async fn routes(&mut self, info: &ChildInfo, up: bool) {
+        if info.mode != core::Mode::Tunnel {
+            return;
+        }
+        if !up {
+            let Some(routes) = self.routes.remove(&info.reqid) else {
+                return;
+            };
+            if let Some(rtnl) = &self.rtnl {
+                for route in &routes {
+                    if let Err(e) = rtnl.delete_tunnel_route(route).await {
+                        tracing::warn!("route to {:?}: {e}", route.dst);
+                    }
+                }
+            }
+            return;
+        }
+        if self.rtnl.is_none() {
+            match xfrm::Rtnetlink::open() {
+                Ok(rtnl) => self.rtnl = Some(rtnl),
+                Err(e) => return tracing::warn!("no routes for tunnels: {e}"),
+            }
+        }
+        let Some(rtnl) = &self.rtnl else {
+            return;
+        };
+        let routes = match XfrmBackend::tunnel_routes(rtnl, info).await {
+            Ok(routes) => routes,
+            Err(e) => return tracing::warn!("routes for reqid {}: {e}", info.reqid),
+        };
+        let mut added = Vec::new();
+        for route in routes {
+            if let Err(e) = rtnl.install_rule(route.dst.addr()).await {
+                tracing::warn!("routing rule for table 220: {e}");
+            }
+            match rtnl.add_tunnel_route(&route).await {
+                Ok(()) => added.push(route),
+                Err(e) => tracing::warn!("route to {:?}: {e}", route.dst),
+            }
+        }
+        self.routes.entry(info.reqid).or_default().extend(added);
+    }
+
     async fn execute(&mut self, op: &KernelOp) -> KernelReply {
         match self.run(op).await {
             Ok(Some(spi)) => KernelReply::Spi(spi),
@@ -76,6 +193,14 @@ impl KernelBackend for XfrmBackend {
     }
 
     async fn flush(&mut self) -> Result<String, String> {
+        if let Some(rtnl) = &self.rtnl {
+            for route in self.routes.drain().flat_map(|(_, routes)| routes) {
+                let _ = rtnl.delete_tunnel_route(&route).await;
+            }
+            for family in [IpAddr::from([0, 0, 0, 0]), IpAddr::from([0u16; 8])] {
+                let _ = rtnl.remove_rule(family).await;
+            }
+        }
         self.xfrm
             .flush_owned()
             .await

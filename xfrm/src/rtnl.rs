@@ -233,9 +233,12 @@ impl Rtnetlink {
             .map_err(|e| rtnl_error(Op::DeleteRoute, e))
     }
 
-    /// The source address the kernel picks for packets to `dst` (RTM_GETROUTE), if it has a
-    /// route there.
-    pub async fn source_for(&self, dst: IpAddr) -> Result<Option<IpAddr>> {
+    /// How the kernel reaches `dst` (RTM_GETROUTE): the interface, the next hop if `dst` is not
+    /// directly connected, and the source address; None without a route.
+    pub async fn route_to(
+        &self,
+        dst: IpAddr,
+    ) -> Result<Option<(u32, Option<IpAddr>, Option<IpAddr>)>> {
         let full = if dst.is_ipv4() { 32 } else { 128 };
         let msg = RouteMessageBuilder::<IpAddr>::new()
             .destination_prefix(dst, full)
@@ -243,17 +246,34 @@ impl Rtnetlink {
             .build();
         let mut routes = self.handle.route().get(msg).execute();
         match routes.try_next().await {
-            Ok(Some(route)) => Ok(route.attributes.iter().find_map(|a| match a {
-                RouteAttribute::PrefSource(addr) => route_ip(addr),
-                _ => None,
-            })),
+            Ok(Some(route)) => {
+                let attrs = &route.attributes;
+                let ifindex = attrs.iter().find_map(|a| match a {
+                    RouteAttribute::Oif(i) => Some(*i),
+                    _ => None,
+                });
+                let gateway = attrs.iter().find_map(|a| match a {
+                    RouteAttribute::Gateway(addr) => route_ip(addr),
+                    _ => None,
+                });
+                let source = attrs.iter().find_map(|a| match a {
+                    RouteAttribute::PrefSource(addr) => route_ip(addr),
+                    _ => None,
+                });
+                Ok(ifindex.map(|i| (i, gateway, source)))
+            }
             Ok(None) => Ok(None),
             Err(e) => match rtnl_error(Op::RouteLookup, e) {
-                // ENETUNREACH / EHOSTUNREACH: no route, which is an answer.
                 e if matches!(e.errno(), Some(libc::ENETUNREACH | libc::EHOSTUNREACH)) => Ok(None),
                 e => Err(e),
             },
         }
+    }
+
+    /// The source address the kernel picks for packets to `dst` (RTM_GETROUTE), if it has a
+    /// route there.
+    pub async fn source_for(&self, dst: IpAddr) -> Result<Option<IpAddr>> {
+        Ok(self.route_to(dst).await?.and_then(|(_, _, source)| source))
     }
 
     fn route_message(
