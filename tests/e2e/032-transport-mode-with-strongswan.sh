@@ -19,8 +19,14 @@ start_charon "$(ns sun)" "$(host_dir sun)"
 start_ikerd moon "$(host_dir moon)"
 wait_for_sas moon 2 15
 wait_for_sas sun 2 5
-ip_in moon xfrm state list | grep -q 'mode transport' || fail "moon's SAs are not in transport mode"
-ip_in sun xfrm state list | grep -q 'mode transport' || fail "sun's SAs are not in transport mode"
+for host in moon sun; do
+	for _ in $(seq 50); do
+		[ "$(ip_in $host xfrm state list proto esp | grep -c 'mode transport')" -eq 2 ] && break
+		sleep 0.1
+	done
+	[ "$(ip_in $host xfrm state list proto esp | grep -c 'mode transport')" -eq 2 ] ||
+		fail "$host's SAs are not both in transport mode: $(ip_in $host xfrm state list proto esp | grep -E '^src|mode' | tr '\n' ' ')"
+done
 
 out=$(esp_spi moon $MOON_EXT $SUN_EXT)
 back=$(esp_spi moon $SUN_EXT $MOON_EXT)

@@ -215,7 +215,7 @@ expect_nat_t_traffic() {
 	to_moon=$(ip_in sun xfrm state list src $SUN_EXT dst $MOON_PUBLIC proto esp | sed -nE 's/.* spi (0x[0-9a-f]+) .*/\1/p' | head -n 1)
 	[ -n "$to_sun" ] && [ -n "$to_moon" ] || fail "no ESP SA pair between moon and sun"
 	for host in moon sun; do
-		ip_in $host xfrm state list proto esp | grep -q 'encap type espinudp sport 4500 dport 4500' ||
+		ip_in $host xfrm state list proto esp | grep 'encap type espinudp sport 4500 dport 4500' >/dev/null ||
 			fail "$host's SAs are not UDP-encapsulated on port 4500: $(ip_in $host xfrm state list proto esp | grep encap)"
 	done
 	expect_sa_traffic moon $MOON_EXT $SUN_EXT "$to_sun" $count
