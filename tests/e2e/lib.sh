@@ -71,6 +71,20 @@ add_hosts() {
 	done
 }
 
+# configure_clients: alice and bob, each with its address and its gateway as default route.
+configure_clients() {
+	ip_in alice -batch - <<-EOF || fail "cannot configure alice"
+		addr add $ALICE/24 dev eth0
+		link set eth0 up
+		route add default via $MOON_INT
+	EOF
+	ip_in bob -batch - <<-EOF || fail "cannot configure bob"
+		addr add $BOB/24 dev eth0
+		link set eth0 up
+		route add default via $SUN_INT
+	EOF
+}
+
 # topology_site_to_site: alice -- moon ==== sun -- bob, routed, with no IPsec yet.
 topology_site_to_site() {
 	add_hosts moon sun alice bob
@@ -93,16 +107,7 @@ topology_site_to_site() {
 		link set int up
 		route add $ALICE_NET via $MOON_EXT
 	EOF
-	ip_in alice -batch - <<-EOF || fail "cannot configure alice"
-		addr add $ALICE/24 dev eth0
-		link set eth0 up
-		route add default via $MOON_INT
-	EOF
-	ip_in bob -batch - <<-EOF || fail "cannot configure bob"
-		addr add $BOB/24 dev eth0
-		link set eth0 up
-		route add default via $SUN_INT
-	EOF
+	configure_clients
 }
 
 # IPv6 twins of the addresses above (2001:db8::/32, RFC 3849).
@@ -188,16 +193,7 @@ topology_nat() {
 		link set int up
 		route add $ALICE_NET via $MOON_PUBLIC
 	EOF
-	ip_in alice -batch - <<-EOF || fail "cannot configure alice"
-		addr add $ALICE/24 dev eth0
-		link set eth0 up
-		route add default via $MOON_INT
-	EOF
-	ip_in bob -batch - <<-EOF || fail "cannot configure bob"
-		addr add $BOB/24 dev eth0
-		link set eth0 up
-		route add default via $SUN_INT
-	EOF
+	configure_clients
 }
 
 # expect_nat_t_traffic: with topology_nat, alice pings bob through the tunnel; fails unless
