@@ -348,6 +348,11 @@ impl Endpoint {
             .collect()
     }
 
+    /// The connection named `name`.
+    fn connection(&self, name: &str) -> Option<Arc<Connection>> {
+        self.connections.iter().find(|c| c.name == name).cloned()
+    }
+
     /// The installed traps, as (connection, child) names.
     pub fn traps(&self) -> impl Iterator<Item = (&str, &str)> {
         self.traps.keys().map(|(c, ch)| (c.as_str(), ch.as_str()))
@@ -536,12 +541,7 @@ impl Endpoint {
                 self.for_each_sa(now, &connection, |sa, ctx| sa.queue(ctx, Job::RekeyIke))
             }
             Command::Install { connection, child } => {
-                let Some(conn) = self
-                    .connections
-                    .iter()
-                    .find(|c| c.name == connection)
-                    .cloned()
-                else {
+                let Some(conn) = self.connection(&connection) else {
                     return Vec::new();
                 };
                 self.child_names(&connection, child)
@@ -576,7 +576,7 @@ impl Endpoint {
     }
 
     fn initiate(&mut self, now: Instant, name: &str) -> Vec<Output> {
-        let Some(conn) = self.connections.iter().find(|c| c.name == name).cloned() else {
+        let Some(conn) = self.connection(name) else {
             return Vec::new();
         };
         self.start(now, conn, None, false)
@@ -630,12 +630,7 @@ impl Endpoint {
                 sa.queue(ctx, Job::CreateChild(child.clone()));
             }),
             None => {
-                let Some(conn) = self
-                    .connections
-                    .iter()
-                    .find(|c| c.name == connection)
-                    .cloned()
-                else {
+                let Some(conn) = self.connection(&connection) else {
                     return Vec::new();
                 };
                 self.start(now, conn, Some(child), false)

@@ -106,6 +106,12 @@ impl IkeSa {
             self.release_pending(ctx);
             return self.die(ctx, DownReason::Terminated);
         }
+        self.send_delete_ike(ctx);
+        self.state = State::Deleting;
+    }
+
+    /// Sends a Delete for this IKE SA; queued requests are dropped.
+    pub(crate) fn send_delete_ike(&mut self, ctx: &mut Ctx<'_>) {
         let request = Typed::InformationalRequest(Informational {
             deletes: vec![delete::Repr::Ike],
             ..Default::default()
@@ -113,7 +119,6 @@ impl IkeSa {
         self.jobs.clear();
         self.informing = Some(Informing::DeleteIke);
         self.send_request(ctx, ExchangeType::INFORMATIONAL, &request.into_payloads());
-        self.state = State::Deleting;
     }
 
     /// When a liveness check is due: `dpd_delay` after we last heard from the peer.

@@ -8,13 +8,11 @@
 use crate::crypto::ke::KeyExchange;
 use crate::crypto::keys::{ike_sa_keys, skeyseed_rekey};
 use crate::proposal::{check_response, select_proposal};
-use crate::sa::{Ctx, DownReason, Event, IkeSa, Informing, Job, Keys, Role, State};
+use crate::sa::{Ctx, DownReason, Event, IkeSa, Job, Keys, Role, State};
 use crate::wire::message::Payload;
-use crate::wire::rules::{CreateChildSa, CreateChildSaResponse, Informational, Typed};
+use crate::wire::rules::{CreateChildSa, CreateChildSaResponse, Typed};
 use crate::wire::sa::Proposal;
-use crate::wire::{
-    ExchangeType, IkeSpi, KeId, MessageId, NotifyType, delete, ke, nonce, notify, sa,
-};
+use crate::wire::{ExchangeType, IkeSpi, KeId, MessageId, NotifyType, ke, nonce, notify, sa};
 
 use super::{NONCE_LEN, ike_suite, numbered, offers_ke};
 
@@ -115,13 +113,7 @@ impl IkeSa {
         let (ni, nr) = (rekey.ni, answer.nonce.data);
         self.hand_over(ctx, Role::Initiator, (rekey.spi, peer_spi), keys, ni, nr);
         // RFC 7296 1.3.2: the initiator of the rekey deletes the old IKE SA.
-        let request = Typed::InformationalRequest(Informational {
-            deletes: vec![delete::Repr::Ike],
-            ..Default::default()
-        });
-        self.jobs.clear();
-        self.informing = Some(Informing::DeleteIke);
-        self.send_request(ctx, ExchangeType::INFORMATIONAL, &request.into_payloads());
+        self.send_delete_ike(ctx);
     }
 
     fn on_rekey_ike_refusal(
