@@ -11,8 +11,11 @@ use ike::wire::{
     auth, cert, certreq, cp, delete, eap, id, ke, nonce, notify, sa, sk, skf, ts, vendor,
 };
 
+/// A fuzz target's check.
+type Check = fn(&[u8]);
+
 /// Every fuzz target and the check it runs.
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+const TARGETS: &[(&str, Check)] = &[
     ("header", checks::header),
     ("payload_chain", checks::payload_chain),
     ("message", checks::message),
