@@ -196,7 +196,11 @@ fn unsupported_keys_one_error_each() {
     let child = "connections.rw.children.rw";
     let want = [
         (4, format!("{c}.pools"), "not supported yet"),
-        (8, format!("{c}.local.certs"), "not supported yet"),
+        (
+            8,
+            format!("{c}.local.certs"),
+            "only used with auth = pubkey",
+        ),
         (16, format!("{child}.updown"), "not supported yet"),
         (17, format!("{child}.rekey_bytes"), "not supported yet"),
         (18, format!("{child}.mode"), "'beet': not supported yet"),
@@ -273,7 +277,7 @@ stray = 1
     has(
         9,
         "connections.c.local-2.auth",
-        "not supported yet (only psk)",
+        "not supported yet (only psk and pubkey)",
     );
     has(9, "connections.c.local-2", "several authentication rounds");
     has(

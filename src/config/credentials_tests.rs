@@ -1,0 +1,166 @@
+//! `auth = pubkey` in swanctl.conf: certificates and keys from the folders beside it, PEM or
+//! DER, and each thing that can be missing or wrong named with its file.
+
+use std::path::PathBuf;
+
+use ike::auth::x509::Certificate;
+use ike::config::Auth;
+use ike::wire::id;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+
+use super::load_swanctl;
+
+/// A folder of its own under the system's temporary folder, removed on drop.
+struct Folder(PathBuf);
+
+impl Folder {
+    fn new(name: &str) -> Folder {
+        let path = std::env::temp_dir().join(format!("ikerd-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        for sub in ["x509", "x509ca", "pkcs8", "ecdsa", "rsa"] {
+            std::fs::create_dir_all(path.join(sub)).unwrap();
+        }
+        Folder(path)
+    }
+
+    fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+        std::fs::write(self.0.join(rel), bytes).unwrap();
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A CA (DER) and moon's certificate (PEM) and key, signed by it.
+fn pki() -> (Vec<u8>, String, KeyPair) {
+    let mut ca = CertificateParams::default();
+    ca.distinguished_name.push(DnType::CommonName, "test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let ca_der = ca.self_signed(&ca_key).unwrap().der().to_vec();
+    let issuer = Issuer::new(ca, ca_key);
+    let mut moon = CertificateParams::default();
+    moon.distinguished_name
+        .push(DnType::CommonName, "moon.example");
+    moon.subject_alt_names = vec![SanType::DnsName("moon.example".try_into().unwrap())];
+    let moon_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let moon_pem = moon.signed_by(&moon_key, &issuer).unwrap().pem();
+    (ca_der, moon_pem, moon_key)
+}
+
+fn conf(local: &str, remote: &str) -> String {
+    format!(
+        "connections {{\n  gw {{\n    local_addrs = 192.0.2.1\n    remote_addrs = 192.0.2.2\n    \
+         local {{\n{local}\n    }}\n    remote {{\n{remote}\n    }}\n    \
+         children {{\n      gw {{\n      }}\n    }}\n  }}\n}}\n"
+    )
+}
+
+fn load(folder: &Folder, text: &str) -> Result<super::Loaded, super::ConfigError> {
+    folder.write("swanctl.conf", text);
+    load_swanctl(&folder.path("swanctl.conf"))
+}
+
+#[test]
+fn pubkey_rounds_load_certificates_keys_and_cas() {
+    let folder = Folder::new("pubkey-ok");
+    let (ca_der, moon_pem, moon_key) = pki();
+    folder.write("x509ca/caCert.der", &ca_der);
+    folder.write("x509/moonCert.pem", &moon_pem);
+    folder.write("pkcs8/moonKey.pem", moon_key.serialize_pem());
+    // Another key, in DER, that the certificate does not use.
+    let other = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    folder.write("pkcs8/other.der", other.serialize_der());
+    let text = conf(
+        "auth = pubkey\ncerts = moonCert.pem",
+        "auth = pubkey\nid = sun.example",
+    );
+    let loaded = load(&folder, &text).unwrap_or_else(|e| panic!("{e}"));
+    let conn = &loaded.connections[0];
+    let Auth::Pubkey(ours) = &conn.local_auth else {
+        panic!("{:?}", conn.local_auth)
+    };
+    let moon_der = &ours.certs[0];
+    let subject = Certificate::parse(moon_der).unwrap().subject.to_vec();
+    assert_eq!(
+        ours.key.as_ref().unwrap().public_key(),
+        Certificate::parse(moon_der).unwrap().public_key().unwrap()
+    );
+    // No local.id: the certificate's subject, as strongSwan takes it.
+    assert_eq!(conn.local_id, id::Repr::der_dn(&subject));
+    assert_eq!(conn.remote_id, Some(id::Repr::fqdn("sun.example")));
+    // No cacerts: every CA of x509ca/.
+    let Auth::Pubkey(theirs) = &conn.remote_auth else {
+        panic!("{:?}", conn.remote_auth)
+    };
+    assert_eq!(theirs.cacerts, vec![ca_der]);
+
+    // Named CAs, and an explicit local.id.
+    let text = conf(
+        "auth = pubkey\ncerts = moonCert.pem\nid = moon.example",
+        "auth = pubkey\ncacerts = caCert.der",
+    );
+    let loaded = load(&folder, &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        loaded.connections[0].local_id,
+        id::Repr::fqdn("moon.example")
+    );
+}
+
+#[test]
+fn pubkey_problems_name_the_file_or_key() {
+    let folder = Folder::new("pubkey-bad");
+    let (ca_der, moon_pem, _) = pki();
+    folder.write("x509/moonCert.pem", &moon_pem);
+    let cases = [
+        // The certificate's key is in no key folder.
+        (
+            conf("auth = pubkey\ncerts = moonCert.pem", "auth = psk"),
+            "no private key in private/, rsa/, ecdsa/, pkcs8/ matches the certificate",
+        ),
+        (
+            conf("auth = pubkey\ncerts = nowhere.pem", "auth = psk"),
+            "nowhere.pem: No such file",
+        ),
+        (
+            conf("auth = pubkey", "auth = psk"),
+            "auth = pubkey needs certs",
+        ),
+        (
+            conf("auth = psk", "auth = pubkey"),
+            "auth = pubkey needs a CA",
+        ),
+        (
+            conf("auth = psk", "auth = pubkey\ncacerts = missing.pem"),
+            "missing.pem: No such file",
+        ),
+    ];
+    for (text, message) in cases {
+        let error = load(&folder, &text).unwrap_err().to_string();
+        assert!(error.contains(message), "{message}:\n{error}");
+    }
+    // A key in a form other than PKCS#8, and a certificate that is not one.
+    folder.write("x509ca/caCert.der", &ca_der);
+    folder.write(
+        "rsa/old.pem",
+        "-----BEGIN RSA PRIVATE KEY-----\nMAA=\n-----END RSA PRIVATE KEY-----\n",
+    );
+    folder.write(
+        "x509/junk.pem",
+        "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
+    );
+    let error = load(&folder, &conf("auth = psk", "auth = psk")).unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("old.pem: rsa: only PKCS#8 keys are supported yet"),
+        "{text}"
+    );
+    assert!(text.contains("junk.pem: x509: "), "{text}");
+}
