@@ -1,6 +1,6 @@
 //! IKE_AUTH (RFC 7296 1.2, 2.15) with pre-shared keys or certificates, carrying the first
-//! Child SA. A Child SA
-//! that cannot be agreed on does not take the IKE SA down (RFC 7296 2.21.3).
+//! Child SA. A Child SA that cannot be agreed on does not take the IKE SA down (RFC 7296
+//! 2.21.3).
 
 use crate::auth::octets::{SignedOctets, Signer};
 use crate::auth::psk;
@@ -17,9 +17,8 @@ use super::pubkey::{self, OurProof};
 use super::{numbered, without_ke};
 
 impl IkeSa {
-    /// The signed octets of one side's AUTH (RFC 7296 2.15): ours, or the peer's with the
-    /// identity it sent.
-    /// With them, the PRF that a pre-shared key is applied with.
+    /// The signed octets of one side's AUTH (RFC 7296 2.15), ours or the peer's (with the
+    /// identity it sent), and the PRF a pre-shared key is applied with.
     fn signed_octets(&self, ours: bool, id: &id::Repr) -> Option<(Prf, SignedOctets)> {
         let keys = self.keys.as_ref()?;
         let initiators = ours == (self.role == Role::Initiator);
