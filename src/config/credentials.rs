@@ -2,8 +2,9 @@
 //! (swanctl(8)): certificates in `x509/`, CA certificates in `x509ca/`, private keys in
 //! `private/`, `rsa/`, `ecdsa/` and `pkcs8/`. Each file is PEM or DER.
 //!
-//! Private keys must be PKCS#8 (`-----BEGIN PRIVATE KEY-----`, what `openssl genpkey` writes);
-//! PKCS#1 and SEC1 keys are refused by name, with the command that converts them.
+//! Private keys are PKCS#8 (`-----BEGIN PRIVATE KEY-----`), PKCS#1 RSA (`-----BEGIN RSA
+//! PRIVATE KEY-----`) or SEC1 ECDSA (`-----BEGIN EC PRIVATE KEY-----`), in any of the folders;
+//! encrypted keys are not supported yet.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -140,19 +141,21 @@ fn read_cert(path: &Path) -> Result<Vec<u8>, String> {
     Ok(der)
 }
 
-/// A PKCS#8 private key from a PEM or DER file.
+/// A private key from a PEM or DER file: PKCS#8, PKCS#1 (RSA) or SEC1 (ECDSA).
 fn read_key(path: &Path) -> Result<PrivateKey, String> {
     let bytes = Secret::new(std::fs::read(path).map_err(|e| e.to_string())?);
-    let convert =
-        "only PKCS#8 keys are supported yet: convert it with `openssl pkcs8 -topk8 -nocrypt`";
-    let der = if is_pem(bytes.as_bytes()) {
-        match PrivateKeyDer::from_pem_slice(bytes.as_bytes()) {
-            Ok(PrivateKeyDer::Pkcs8(key)) => Secret::from_slice(key.secret_pkcs8_der()),
-            Ok(_) => return Err(convert.into()),
-            Err(e) => return Err(e.to_string()),
-        }
-    } else {
-        bytes
+    if !is_pem(bytes.as_bytes()) {
+        let der = bytes.as_bytes();
+        return PrivateKey::from_pkcs8(der)
+            .or_else(|_| PrivateKey::from_pkcs1(der))
+            .or_else(|_| PrivateKey::from_sec1(der))
+            .map_err(|_| "not a PKCS#8, PKCS#1 or SEC1 private key in DER".into());
+    }
+    let key = match PrivateKeyDer::from_pem_slice(bytes.as_bytes()).map_err(|e| e.to_string())? {
+        PrivateKeyDer::Pkcs8(key) => PrivateKey::from_pkcs8(key.secret_pkcs8_der()),
+        PrivateKeyDer::Pkcs1(key) => PrivateKey::from_pkcs1(key.secret_pkcs1_der()),
+        PrivateKeyDer::Sec1(key) => PrivateKey::from_sec1(key.secret_sec1_der()),
+        _ => return Err("unknown private key form".into()),
     };
-    PrivateKey::from_pkcs8(der.as_bytes()).map_err(|e| format!("{e} ({convert}?)"))
+    key.map_err(|e| e.to_string())
 }

@@ -114,6 +114,34 @@ fn pubkey_rounds_load_certificates_keys_and_cas() {
     );
 }
 
+/// strongSwan's `rsa/` and `ecdsa/` keys come in their traditional forms, PEM or DER.
+#[test]
+fn traditional_keys_are_read() {
+    let keys = format!("{}/ike/testdata/keys", env!("CARGO_MANIFEST_DIR"));
+    let read = |name: &str| std::fs::read(format!("{keys}/{name}")).unwrap();
+    let folder = Folder::new("traditional");
+    let pem = |label: &str, der: Vec<u8>| pem::encode(&pem::Pem::new(label, der));
+    folder.write(
+        "rsa/rsa.pem",
+        pem("RSA PRIVATE KEY", read("rsa2048.pkcs1.der")),
+    );
+    folder.write("ecdsa/p256.der", read("ecdsa-p256.sec1.der"));
+    folder.write(
+        "ecdsa/p521.pem",
+        pem("EC PRIVATE KEY", read("ecdsa-p521.sec1.der")),
+    );
+    let mut problems = Vec::new();
+    let creds = super::credentials::Credentials::load(&folder.0, &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    let got: Vec<_> = creds.keys.iter().map(|(_, k)| k.public_key()).collect();
+    assert_eq!(got.len(), 3);
+    for name in ["ecdsa-p256", "ecdsa-p521", "rsa2048"] {
+        let spki = read(&format!("{name}.spki.der"));
+        let want = ike::auth::PublicKey::from_spki(&spki).unwrap();
+        assert!(got.contains(&want), "{name}");
+    }
+}
+
 #[test]
 fn pubkey_problems_name_the_file_or_key() {
     let folder = Folder::new("pubkey-bad");
@@ -146,8 +174,9 @@ fn pubkey_problems_name_the_file_or_key() {
         let error = load(&folder, &text).unwrap_err().to_string();
         assert!(error.contains(message), "{message}:\n{error}");
     }
-    // A key in a form other than PKCS#8, and a certificate that is not one.
+    // Keys that are not ones, and a certificate that is not one.
     folder.write("x509ca/caCert.der", &ca_der);
+    folder.write("ecdsa/junk.der", [0x30, 0x00]);
     folder.write(
         "rsa/old.pem",
         "-----BEGIN RSA PRIVATE KEY-----\nMAA=\n-----END RSA PRIVATE KEY-----\n",
@@ -158,9 +187,8 @@ fn pubkey_problems_name_the_file_or_key() {
     );
     let error = load(&folder, &conf("auth = psk", "auth = psk")).unwrap_err();
     let text = error.to_string();
-    assert!(
-        text.contains("old.pem: rsa: only PKCS#8 keys are supported yet"),
-        "{text}"
-    );
+    assert!(text.contains("old.pem: rsa: "), "{text}");
+    let junk = "junk.der: ecdsa: not a PKCS#8, PKCS#1 or SEC1 private key";
+    assert!(text.contains(junk), "{text}");
     assert!(text.contains("junk.pem: x509: "), "{text}");
 }
