@@ -225,6 +225,31 @@ fn a_distinguished_name_identity_is_the_certificates_subject() {
     assert_tunnel(moon_conn, sun_conn, 8);
 }
 
+/// A distinguished name written as text (swanctl.conf's `id = "CN=..., O=..."`): our
+/// encoding's string types need not be the certificate's; names compare attribute by
+/// attribute, values without regard to case.
+#[test]
+fn a_distinguished_name_from_text_matches_the_subject() {
+    let root = ca("ikerd test CA", Kind::EcdsaP256);
+    let dn = |text: &str| id::Repr::der_dn(&ike::auth::dn::from_text(text).unwrap());
+    let mut moon_conn = with_certs(
+        moon(b""),
+        end_entity(&root, "moon.example", Kind::EcdsaP256, VALID),
+        &root,
+    );
+    moon_conn.local_id = dn("CN=moon.example, O=ikerd tests");
+    let mut sun_conn = with_certs(
+        sun(b""),
+        end_entity(&root, "sun.example", Kind::EcdsaP256, VALID),
+        &root,
+    );
+    sun_conn.remote_id = Some(dn("cn=MOON.example, o=ikerd tests"));
+    assert_tunnel(moon_conn.clone(), sun_conn.clone(), 12);
+    // Another order is another name.
+    sun_conn.remote_id = Some(dn("O=ikerd tests, CN=moon.example"));
+    assert_sun_refuses(moon_conn, sun_conn, "is not the configured");
+}
+
 #[test]
 fn a_certificate_from_another_ca_is_refused() {
     let root = ca("ikerd test CA", Kind::EcdsaP256);

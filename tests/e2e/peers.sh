@@ -186,3 +186,10 @@ cert_config() {
 		-e "s|^\t\t\tpath = .*|&\n\t\t\tflush_line = yes|" \
 		"$dir/strongswan.conf"
 }
+
+# dn_ids DIR: writes the identities of DIR/swanctl.conf as the distinguished names of the test
+# certificates' subjects (`id = "O=ikerd e2e, CN=moon.example"`).
+dn_ids() {
+	sed -i 's/^\(\t*\)id = \([a-z]*\)\.example$/\1id = "O=ikerd e2e, CN=\2.example"/' "$1/swanctl.conf"
+	grep -q 'id = "O=ikerd e2e, CN=' "$1/swanctl.conf" || fail "dn_ids: no identity in $1/swanctl.conf"
+}

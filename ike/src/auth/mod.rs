@@ -7,6 +7,7 @@
 //! - [`keys`]: PKCS#8 private keys and SubjectPublicKeyInfo public keys;
 //! - [`scheme`]: the signature schemes and RFC 7427's AlgorithmIdentifiers;
 //! - [`hash_algorithms`]: the SIGNATURE_HASH_ALGORITHMS notify and the choice of a scheme;
+//! - [`dn`]: distinguished names as identities: from and to text, and their comparison;
 //! - [`x509`]: the peer's certificate chain, the identities a certificate proves, CERTREQ's
 //!   key hashes.
 //!
@@ -16,6 +17,7 @@
 //! end the exchange with AUTHENTICATION_FAILED (RFC 7296 2.21.2).
 
 mod der;
+pub mod dn;
 pub mod hash_algorithms;
 pub mod keys;
 pub mod octets;

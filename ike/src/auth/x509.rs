@@ -95,7 +95,8 @@ impl<'a> Certificate<'a> {
         PublicKey::from_spki(self.spki)
     }
 
-    /// Whether the certificate names `id`: an ID_DER_ASN1_DN equal to its subject, or an
+    /// Whether the certificate names `id`: an ID_DER_ASN1_DN equal to its subject (attribute
+    /// by attribute, see [`super::dn::equal`]), or an
     /// FQDN, RFC 822 address or IP address among its subjectAltName entries (RFC 4945
     /// 3.1: the identity must be one the certificate carries). Names compare without regard
     /// to ASCII case; other ID types are never proven by a certificate.
@@ -106,7 +107,7 @@ impl<'a> Certificate<'a> {
                 .any(|&(found, name)| found == tag && eq(name))
         };
         match id.ty {
-            IdType::ID_DER_ASN1_DN => id.data == self.subject,
+            IdType::ID_DER_ASN1_DN => super::dn::equal(&id.data, self.subject),
             IdType::ID_FQDN => alt(DNS_NAME, &|name| name.eq_ignore_ascii_case(&id.data)),
             IdType::ID_RFC822_ADDR => alt(RFC822_NAME, &|name| name.eq_ignore_ascii_case(&id.data)),
             IdType::ID_IPV4_ADDR | IdType::ID_IPV6_ADDR => {

@@ -62,7 +62,7 @@ impl IkeSa {
         received: &auth::Repr,
     ) -> Result<(), String> {
         if let Some(want) = self.conn.remote_id.as_ref()
-            && want != peer_id
+            && !want.matches(peer_id)
         {
             return Err(format!(
                 "peer's identity {peer_id} is not the configured {want}"
