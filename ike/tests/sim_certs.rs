@@ -250,6 +250,46 @@ fn a_distinguished_name_from_text_matches_the_subject() {
     assert_sun_refuses(moon_conn, sun_conn, "is not the configured");
 }
 
+/// Root, intermediate, end entity: moon sends the intermediate after its certificate, and sun,
+/// which trusts only the root, builds the path through it. Without it, there is no path.
+#[test]
+fn an_intermediate_ca_sent_along_completes_the_path() {
+    let root = ca("ikerd test root", Kind::Rsa);
+    let mut params = CertificateParams::default();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "ikerd test intermediate");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2040, 1, 1);
+    let key = key(Kind::EcdsaP256);
+    let der = params.signed_by(&key, &root.issuer).unwrap().der().to_vec();
+    let intermediate = Ca {
+        der,
+        issuer: Issuer::new(params, key),
+    };
+    let moon_cert = end_entity(&intermediate, "moon.example", Kind::Ed25519, VALID);
+    // What the daemon sends along: the intermediate, found among its CAs, not the root.
+    let cas = [root.der.clone(), intermediate.der.clone()];
+    assert_eq!(
+        ike::auth::x509::intermediates(&moon_cert.der, &cas),
+        std::slice::from_ref(&intermediate.der)
+    );
+    let sun_conn = with_certs(
+        sun(b""),
+        end_entity(&root, "sun.example", Kind::EcdsaP256, VALID),
+        &root,
+    );
+    let mut moon_conn = with_certs(moon(b""), moon_cert, &root);
+    let without = moon_conn.clone();
+    if let Auth::Pubkey(ours) = &mut moon_conn.local_auth {
+        ours.certs.push(intermediate.der.clone());
+    }
+    assert_tunnel(moon_conn, sun_conn.clone(), 13);
+    assert_sun_refuses(without, sun_conn, "not issued by a trusted CA");
+}
+
 #[test]
 fn a_certificate_from_another_ca_is_refused() {
     let root = ca("ikerd test CA", Kind::EcdsaP256);

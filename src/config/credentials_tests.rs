@@ -192,3 +192,37 @@ fn pubkey_problems_name_the_file_or_key() {
     assert!(text.contains(junk), "{text}");
     assert!(text.contains("junk.pem: x509: "), "{text}");
 }
+
+/// An intermediate CA in x509ca/ goes along with our certificate; the root does not.
+#[test]
+fn intermediates_of_x509ca_are_sent_along() {
+    let folder = Folder::new("pubkey-chain");
+    let mut root = CertificateParams::default();
+    root.distinguished_name.push(DnType::CommonName, "root");
+    root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let root_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let root_der = root.self_signed(&root_key).unwrap().der().to_vec();
+    let root = Issuer::new(root, root_key);
+    let mut sub = CertificateParams::default();
+    sub.distinguished_name
+        .push(DnType::CommonName, "intermediate");
+    sub.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let sub_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let sub_der = sub.signed_by(&sub_key, &root).unwrap().der().to_vec();
+    let sub = Issuer::new(sub, sub_key);
+    let mut moon = CertificateParams::default();
+    moon.distinguished_name
+        .push(DnType::CommonName, "moon.example");
+    let moon_key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let moon_der = moon.signed_by(&moon_key, &sub).unwrap().der().to_vec();
+    folder.write("x509ca/root.der", &root_der);
+    folder.write("x509ca/sub.der", &sub_der);
+    folder.write("x509/moon.der", &moon_der);
+    folder.write("pkcs8/moon.der", moon_key.serialize_der());
+    let text = conf("auth = pubkey\ncerts = moon.der", "auth = pubkey");
+    let loaded = load(&folder, &text).unwrap_or_else(|e| panic!("{e}"));
+    let Auth::Pubkey(ours) = &loaded.connections[0].local_auth else {
+        panic!()
+    };
+    assert_eq!(ours.certs, [moon_der, sub_der]);
+}

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ike::auth::x509::Certificate;
+use ike::auth::x509::{self, Certificate};
 use ike::config::{Auth, ChildConfig, Connection, Pubkey};
 use ike::kernel::{IpsecProtocol, Lifetime, Mode};
 use ike::proposal::Preference;
@@ -449,8 +449,9 @@ fn identities(
     (problems.len() == before).then_some((local_id, remote_id))
 }
 
-/// `local { auth = pubkey certs = ... }`: the certificates (from `x509/`) and the private
-/// key of the first (whichever key file holds its public key).
+/// `local { auth = pubkey certs = ... }`: the certificates (from `x509/`), the intermediate
+/// CAs of `x509ca/` above them, and the private key of the first (whichever key file holds
+/// its public key).
 fn local_pubkey(round: &Round, creds: &Credentials, problems: &mut Problems) -> Option<Pubkey> {
     let mut certs = Vec::new();
     for (kv, name) in &round.certs {
@@ -469,7 +470,17 @@ fn local_pubkey(round: &Round, creds: &Credentials, problems: &mut Problems) -> 
         }
         return None;
     };
-    match creds.key_for(first) {
+    // The intermediate CAs of x509ca/ go along, as strongSwan sends them.
+    let cas: Vec<Vec<u8>> = creds.cacerts.iter().map(|(_, der)| der.clone()).collect();
+    let last = certs.last().cloned().unwrap_or_default();
+    let more = x509::intermediates(&last, &cas);
+    let key = creds.key_for(first);
+    for ca in more {
+        if !certs.contains(&ca) {
+            certs.push(ca);
+        }
+    }
+    match key {
         Ok(key) => Some(Pubkey {
             certs,
             key: Some(key),

@@ -42,6 +42,8 @@ impl core::fmt::Display for CertError {
 /// The parts of a certificate that IKE looks at: what it names and the key it certifies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate<'a> {
+    /// The issuer Name, as encoded (tag and length included).
+    pub issuer: &'a [u8],
     /// The subject Name, as encoded (tag and length included): an ID_DER_ASN1_DN's data.
     pub subject: &'a [u8],
     /// SubjectPublicKeyInfo, as encoded.
@@ -59,7 +61,7 @@ impl<'a> Certificate<'a> {
         tbs.optional(VERSION).map_err(bad)?;
         tbs.expect(der::INTEGER).map_err(bad)?; // serialNumber
         tbs.expect(der::SEQUENCE).map_err(bad)?; // signature
-        tbs.expect(der::SEQUENCE).map_err(bad)?; // issuer
+        let issuer = tbs.expect_raw(der::SEQUENCE).map_err(bad)?;
         tbs.expect(der::SEQUENCE).map_err(bad)?; // validity
         let subject = tbs.expect_raw(der::SEQUENCE).map_err(bad)?;
         let spki = tbs.expect_raw(der::SEQUENCE).map_err(bad)?;
@@ -84,10 +86,22 @@ impl<'a> Certificate<'a> {
         }
         tbs.finish().map_err(bad)?;
         Ok(Certificate {
+            issuer,
             subject,
             spki,
             alt_names,
         })
+    }
+
+    /// Whether `issuer` is the certificate that issued this one, by name (the signature is
+    /// path building's to check).
+    pub fn issued_by(&self, issuer: &Certificate<'_>) -> bool {
+        super::dn::equal(self.issuer, issuer.subject)
+    }
+
+    /// Whether it names itself as its issuer: a root.
+    pub fn is_self_issued(&self) -> bool {
+        super::dn::equal(self.issuer, self.subject)
     }
 
     /// The certified public key.
@@ -116,6 +130,30 @@ impl<'a> Certificate<'a> {
             _ => false,
         }
     }
+}
+
+/// The certificates of `cas` that lead from `end_entity` up to (not including) a root, in
+/// order: the intermediates to send after it in CERT payloads (RFC 7296 3.6), so a peer that
+/// trusts only the root can build the path.
+pub fn intermediates(end_entity: &[u8], cas: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut chain = Vec::new();
+    let Ok(mut current) = Certificate::parse(end_entity) else {
+        return chain;
+    };
+    // A path longer than this is a loop, or nothing a peer would take.
+    for _ in 0..8 {
+        let next = cas.iter().find_map(|der| {
+            let ca = Certificate::parse(der).ok()?;
+            (current.issued_by(&ca) && !ca.is_self_issued() && !chain.contains(der))
+                .then_some((der, ca))
+        });
+        let Some((der, ca)) = next else {
+            break;
+        };
+        chain.push(der.clone());
+        current = ca;
+    }
+    chain
 }
 
 /// The SHA-1 hash of a certificate's SubjectPublicKeyInfo: how CERTREQ names a CA
