@@ -97,6 +97,20 @@ pub struct Connection {
     /// Liveness checks after this long without traffic (RFC 7296 2.4); zero disables.
     pub dpd_delay: Duration,
     pub rekey_time: Duration,
+    /// When our certificates go in IKE_AUTH (swanctl's `send_cert`).
+    pub send_cert: SendCert,
+    /// Whether we ask for the peer's certificate with CERTREQ (swanctl's `send_certreq`).
+    pub send_certreq: bool,
+}
+
+/// When we send our certificates (swanctl.conf(5) `send_cert`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendCert {
+    Always,
+    /// Only to a peer that sent a CERTREQ, of any CA (strongSwan's default).
+    #[default]
+    IfAsked,
+    Never,
 }
 
 /// A Child SA template (swanctl.conf's `children.<name>`).

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ike::auth::PrivateKey;
 use ike::auth::x509::Certificate;
-use ike::config::{Auth, Connection, Pubkey};
+use ike::config::{Auth, Connection, Pubkey, SendCert};
 use ike::sa::{DownReason, Event, State};
 use ike::testing::{MOON, SUN};
 use ike::wire::{NotifyType, id};
@@ -288,6 +288,35 @@ fn an_intermediate_ca_sent_along_completes_the_path() {
     }
     assert_tunnel(moon_conn, sun_conn.clone(), 13);
     assert_sun_refuses(without, sun_conn, "not issued by a trusted CA");
+}
+
+/// swanctl's `send_cert` and `send_certreq`: by default (ifasked) moon sends its certificate
+/// because sun asked for it; when sun does not ask, only `send_cert = always` sends it, and
+/// `never` never does.
+#[test]
+fn certificates_go_when_asked_always_or_never() {
+    let root = ca("ikerd test CA", Kind::EcdsaP256);
+    let conns = || {
+        let moon_conn = with_certs(
+            moon(b""),
+            end_entity(&root, "moon.example", Kind::EcdsaP256, VALID),
+            &root,
+        );
+        let sun_conn = with_certs(
+            sun(b""),
+            end_entity(&root, "sun.example", Kind::EcdsaP256, VALID),
+            &root,
+        );
+        (moon_conn, sun_conn)
+    };
+    let (mut moon_conn, mut sun_conn) = conns();
+    sun_conn.send_certreq = false;
+    assert_sun_refuses(moon_conn.clone(), sun_conn.clone(), "sent no certificate");
+    moon_conn.send_cert = SendCert::Always;
+    assert_tunnel(moon_conn, sun_conn, 14);
+    let (mut moon_conn, sun_conn) = conns();
+    moon_conn.send_cert = SendCert::Never;
+    assert_sun_refuses(moon_conn, sun_conn, "sent no certificate");
 }
 
 #[test]

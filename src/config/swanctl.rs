@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use ike::auth::x509::{self, Certificate};
-use ike::config::{Auth, ChildConfig, Connection, Pubkey};
+use ike::config::{Auth, ChildConfig, Connection, Pubkey, SendCert};
 use ike::kernel::{IpsecProtocol, Lifetime, Mode};
 use ike::proposal::Preference;
 use ike::wire::id;
@@ -90,8 +90,6 @@ const CONN_UNSUPPORTED: &[&str] = &[
     "pull",
     "dscp",
     "childless",
-    "send_certreq",
-    "send_cert",
     "ppk_id",
     "ppk_required",
     "keyingtries",
@@ -127,6 +125,8 @@ struct ConnKeys {
     proposals: Option<String>,
     dpd_delay: Duration,
     rekey_time: Duration,
+    send_cert: SendCert,
+    send_certreq: bool,
 }
 
 fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys {
@@ -135,8 +135,11 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
         remote_addr: IpAddr::from([0, 0, 0, 0]),
         proposals: None,
         dpd_delay: Duration::ZERO,
-        // swanctl.conf(5): rekey_time defaults to 4h.
+        // swanctl.conf(5): rekey_time defaults to 4h, send_cert to ifasked, send_certreq
+        // to yes.
         rekey_time: Duration::from_secs(4 * 3600),
+        send_cert: SendCert::IfAsked,
+        send_certreq: true,
     };
     for kv in &section.keys {
         let Some(value) = kv.value.as_deref() else {
@@ -153,6 +156,8 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
             }
             "dpd_delay" => values::time(value).map(|t| keys.dpd_delay = t),
             "rekey_time" => values::time(value).map(|t| keys.rekey_time = t),
+            "send_cert" => send_cert(value).map(|s| keys.send_cert = s),
+            "send_certreq" => values::boolean(value).map(|b| keys.send_certreq = b),
             key => match conn_accepts(key, value) {
                 Some(true) => Ok(()),
                 Some(false) => Err(format!("'{value}': not supported yet")),
@@ -165,6 +170,16 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
         }
     }
     keys
+}
+
+/// swanctl.conf(5) `send_cert`.
+fn send_cert(value: &str) -> Result<SendCert, String> {
+    match value {
+        "always" => Ok(SendCert::Always),
+        "ifasked" => Ok(SendCert::IfAsked),
+        "never" => Ok(SendCert::Never),
+        _ => Err(format!("'{value}': expected always, ifasked or never")),
+    }
 }
 
 fn version(value: &str) -> Result<(), String> {
@@ -404,6 +419,8 @@ fn connection(
         children,
         dpd_delay: keys.dpd_delay,
         rekey_time: keys.rekey_time,
+        send_cert: keys.send_cert,
+        send_certreq: keys.send_certreq,
     };
     Some((connection, start))
 }

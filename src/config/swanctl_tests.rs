@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ike::config::{Auth, ChildConfig, Connection};
+use ike::config::{Auth, ChildConfig, Connection, SendCert};
 use ike::crypto::Secret;
 use ike::kernel::{IpsecProtocol, Lifetime, Mode};
 use ike::proposal::Preference;
@@ -63,6 +63,8 @@ fn expected(me: &str, local: [u8; 4], remote: [u8; 4], nets: (u8, u8)) -> Connec
             replay_window: 32,
         }],
         dpd_delay: Duration::from_secs(30),
+        send_cert: SendCert::IfAsked,
+        send_certreq: true,
         rekey_time: Duration::from_secs(7200),
     }
 }
@@ -175,6 +177,31 @@ fn defaults_follow_strongswan() {
         (3600, 3960)
     );
     assert!(loaded.start.is_empty());
+    assert_eq!((c.send_cert, c.send_certreq), (SendCert::IfAsked, true));
+
+    for (keys, expected) in [
+        (
+            "send_cert = always\nsend_certreq = no",
+            Ok((SendCert::Always, false)),
+        ),
+        ("send_cert = never", Ok((SendCert::Never, true))),
+        (
+            "send_cert = sometimes",
+            Err("expected always, ifasked or never"),
+        ),
+        ("send_certreq = perhaps", Err("send_certreq")),
+    ] {
+        let text = text.replace("remote_addrs", &format!("{keys}\nremote_addrs"));
+        let loaded = load_str(Path::new("/etc/swanctl/swanctl.conf"), &text);
+        match (loaded, expected) {
+            (Ok(l), Ok(want)) => {
+                let c = &l.connections[0];
+                assert_eq!((c.send_cert, c.send_certreq), want, "{keys}");
+            }
+            (Err(e), Err(message)) => assert!(e.to_string().contains(message), "{e}"),
+            (got, want) => panic!("{keys}: {:?} vs {want:?}", got.map(|_| ())),
+        }
+    }
 }
 
 /// The problems as `(line, key, message)`, by line.
@@ -216,7 +243,6 @@ fn unsupported_keys_one_error_each() {
             format!("{c}.remote_port"),
             "port 4500: only 500 is supported yet",
         ),
-        (25, format!("{c}.send_cert"), "not supported yet"),
         (33, "secrets.eap-carol".to_string(), "not supported yet"),
     ];
     let got = problems(&error);

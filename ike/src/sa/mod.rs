@@ -263,6 +263,8 @@ pub struct IkeSa {
     pub(crate) last_keepalive: Instant,
     /// The peer's SIGNATURE_HASH_ALGORITHMS from IKE_SA_INIT (RFC 7427 4), if it sent one.
     pub(crate) peer_hashes: Option<Vec<crate::wire::HashAlgorithm>>,
+    /// Whether the peer sent a CERTREQ (for `send_cert = ifasked`).
+    pub(crate) peer_asked_cert: bool,
 }
 
 impl core::fmt::Debug for IkeSa {
@@ -318,6 +320,7 @@ impl IkeSa {
             nat: Default::default(),
             last_keepalive: now,
             peer_hashes: None,
+            peer_asked_cert: false,
         }
     }
 

@@ -48,7 +48,13 @@ impl IkeSa {
                 auth: psk::auth_payload(prf, secret, &octets),
                 certs: Vec::new(),
             }),
-            Auth::Pubkey(ours) => pubkey::sign_auth(ours, self.peer_hashes.as_deref(), &octets),
+            Auth::Pubkey(ours) => {
+                let mut proof = pubkey::sign_auth(ours, self.peer_hashes.as_deref(), &octets)?;
+                if !self.sends_certs() {
+                    proof.certs.clear();
+                }
+                Ok(proof)
+            }
         }
     }
 
@@ -189,6 +195,7 @@ impl IkeSa {
         id: MessageId,
         request: IkeAuthRequest,
     ) {
+        self.peer_asked_cert = !request.certreqs.is_empty();
         let checked = match (&request.id_i, &request.auth) {
             (Some(id_i), Some(auth)) => self.check_peer_auth(ctx, id_i, &request.certs, auth),
             _ => Err("initiator sent no IDi and AUTH".into()),

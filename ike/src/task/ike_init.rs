@@ -79,8 +79,12 @@ impl IkeSa {
                 ke,
                 nonce,
                 notifies,
+                certreqs,
                 ..
-            } => (sa, ke, nonce, notifies),
+            } => {
+                self.peer_asked_cert = !certreqs.is_empty();
+                (sa, ke, nonce, notifies)
+            }
         };
         let Ok(proposal) = check_response(&self.offered, &chosen.proposals) else {
             return self.die(

@@ -4,7 +4,7 @@
 
 use crate::auth::octets::SignedOctets;
 use crate::auth::{hash_algorithms, signature, x509};
-use crate::config::{Auth, Pubkey};
+use crate::config::{Auth, Pubkey, SendCert};
 use crate::sa::{Ctx, IkeSa};
 use crate::wire::{CertEncoding, HashAlgorithm, NotifyType, auth, cert, certreq, id, notify};
 
@@ -36,6 +36,9 @@ impl IkeSa {
         let Auth::Pubkey(peer) = &self.conn.remote_auth else {
             return None;
         };
+        if !self.conn.send_certreq {
+            return None;
+        }
         let authorities: Vec<u8> = peer
             .cacerts
             .iter()
@@ -46,6 +49,17 @@ impl IkeSa {
             encoding: CertEncoding::X509_SIGNATURE,
             authorities,
         })
+    }
+}
+
+impl IkeSa {
+    /// Whether our certificates go along (`send_cert`).
+    pub(crate) fn sends_certs(&self) -> bool {
+        match self.conn.send_cert {
+            SendCert::Always => true,
+            SendCert::IfAsked => self.peer_asked_cert,
+            SendCert::Never => false,
+        }
     }
 }
 
@@ -95,7 +109,7 @@ pub(crate) fn verify_pubkey(
     if !end_entity.proves(peer_id) {
         return Err(format!(
             "identity {peer_id} is not the certificate's subject or one of its \
-                 subjectAltNames"
+             subjectAltNames"
         ));
     }
     signature::verify(&key, received, octets)
