@@ -2,7 +2,10 @@
 //! makes from swanctl.conf, and tests make by hand.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::auth::PrivateKey;
 
 use crate::crypto::Secret;
 use crate::kernel::{IpsecProtocol, Lifetime, Mode};
@@ -16,6 +19,61 @@ use crate::wire::ts::TrafficSelector;
 pub enum Auth {
     /// A pre-shared key (RFC 7296 2.15).
     Psk(Secret),
+    /// A signature with a certified key (RFC 7296 2.15, RFC 7427; swanctl's `auth = pubkey`).
+    Pubkey(Pubkey),
+}
+
+/// Public-key authentication of one side. For our side, `certs` and `key` are what we send
+/// and sign with; for the peer's, `cacerts` are the authorities its certificate must chain to
+/// (its identity is the connection's `remote_id`). Certificates are DER.
+#[derive(Debug, Clone, Default)]
+pub struct Pubkey {
+    /// Our end-entity certificate first, then the intermediates to send with it (swanctl's
+    /// `certs`, and what the CAs of `x509ca/` add between it and the root).
+    pub certs: Vec<Vec<u8>>,
+    /// The private key of `certs[0]`.
+    pub key: Option<Arc<PrivateKey>>,
+    /// Trusted CA certificates for the peer's chain (swanctl's `cacerts`).
+    pub cacerts: Vec<Vec<u8>>,
+}
+
+impl Pubkey {
+    /// Our side: these certificates (end entity first) and the key of the first.
+    pub fn local(certs: Vec<Vec<u8>>, key: PrivateKey) -> Pubkey {
+        Pubkey {
+            certs,
+            key: Some(Arc::new(key)),
+            cacerts: Vec::new(),
+        }
+    }
+
+    /// The peer's side: a certificate issued under one of these CAs.
+    pub fn remote(cacerts: Vec<Vec<u8>>) -> Pubkey {
+        Pubkey {
+            cacerts,
+            ..Pubkey::default()
+        }
+    }
+}
+
+/// Keys compare by their public halves: the private key is never looked into.
+impl PartialEq for Pubkey {
+    fn eq(&self, other: &Pubkey) -> bool {
+        self.certs == other.certs
+            && self.cacerts == other.cacerts
+            && self.key.as_ref().map(|k| k.public_key())
+                == other.key.as_ref().map(|k| k.public_key())
+    }
+}
+
+impl Eq for Pubkey {}
+
+impl Connection {
+    /// Whether either side authenticates with a certificate, so IKE_SA_INIT announces the
+    /// signature hashes (RFC 7427 4).
+    pub fn uses_signatures(&self) -> bool {
+        matches!(self.local_auth, Auth::Pubkey(_)) || matches!(self.remote_auth, Auth::Pubkey(_))
+    }
 }
 
 /// A connection: the peers, the IKE SA's algorithms and authentication, and its Child SAs
@@ -39,6 +97,20 @@ pub struct Connection {
     /// Liveness checks after this long without traffic (RFC 7296 2.4); zero disables.
     pub dpd_delay: Duration,
     pub rekey_time: Duration,
+    /// When our certificates go in IKE_AUTH (swanctl's `send_cert`).
+    pub send_cert: SendCert,
+    /// Whether we ask for the peer's certificate with CERTREQ (swanctl's `send_certreq`).
+    pub send_certreq: bool,
+}
+
+/// When we send our certificates (swanctl.conf(5) `send_cert`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendCert {
+    Always,
+    /// Only to a peer that sent a CERTREQ, of any CA (strongSwan's default).
+    #[default]
+    IfAsked,
+    Never,
 }
 
 /// What to do with a Child SA at start-up, when the peer closes it, or when the peer stops

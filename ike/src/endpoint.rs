@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crate::config::Action;
 use crate::config::Connection;
@@ -74,6 +74,27 @@ pub struct Settings {
     /// How long a responder waits for IKE_AUTH after answering IKE_SA_INIT (strongSwan's
     /// `charon.half_open_timeout`, 30 s).
     pub half_open_timeout: std::time::Duration,
+    /// The calendar, for certificate validity. The core reads no clock: the caller says once
+    /// what the wall clock read at some instant of the monotonic clock it drives the endpoint
+    /// with, and the core counts on from there. None refuses every certificate.
+    pub wall_clock: Option<WallClock>,
+}
+
+/// A reading of the wall clock at an instant of the endpoint's monotonic clock. The daemon
+/// takes one at start (and may take new ones, see [`Endpoint::set_wall_clock`], e.g. after a
+/// suspend the monotonic clock did not count); the simulation fixes one, so certificate
+/// checks are reproducible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WallClock {
+    pub at: Instant,
+    pub time: SystemTime,
+}
+
+impl WallClock {
+    /// The calendar time at `now` (never earlier than the reading).
+    pub fn time_at(&self, now: Instant) -> SystemTime {
+        self.time + now.saturating_duration_since(self.at)
+    }
 }
 
 impl Default for Settings {
@@ -83,6 +104,7 @@ impl Default for Settings {
             first_reqid: 1,
             cookie_threshold: 10,
             half_open_timeout: std::time::Duration::from_secs(30),
+            wall_clock: None,
         }
     }
 }
@@ -131,6 +153,11 @@ impl Endpoint {
             settings,
             rng,
         }
+    }
+
+    /// A new reading of the wall clock, for certificate validity from now on.
+    pub fn set_wall_clock(&mut self, clock: WallClock) {
+        self.settings.wall_clock = Some(clock);
     }
 
     pub fn add_connection(&mut self, connection: Connection) {
@@ -218,6 +245,7 @@ impl Endpoint {
         let mut out = Vec::new();
         let mut ctx = Ctx {
             now,
+            wall: self.settings.wall_clock.map(|c| c.time_at(now)),
             rng: self.rng.as_mut(),
             out: &mut out,
             next_op: &mut self.next_op,

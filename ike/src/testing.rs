@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::crypto::Random;
-use crate::endpoint::{Command, Endpoint, Settings};
+use crate::endpoint::{Command, Endpoint, Settings, WallClock};
 use crate::kernel::{KernelOp, KernelOpId, KernelReply, PolicyParams, SaParams, SaRef};
 use crate::sa::{Event, Output};
 
@@ -181,20 +181,32 @@ pub struct Pair {
 pub const MOON: usize = 0;
 pub const SUN: usize = 1;
 
+/// The calendar at the start of every simulation, for certificate validity: 2026-09-21
+/// 01:06:40 UTC (1,790,000,000 seconds after the epoch), fixed so runs are reproducible.
+pub const SIM_WALL_CLOCK: Duration = Duration::from_secs(1_790_000_000);
+
 impl Pair {
     /// Moon at 192.0.2.1 and sun at 192.0.2.2, each with its own seeded endpoint.
     pub fn new(seed: u64) -> Pair {
+        let now = Instant::now();
+        let settings = Settings {
+            wall_clock: Some(WallClock {
+                at: now,
+                time: SystemTime::UNIX_EPOCH + SIM_WALL_CLOCK,
+            }),
+            ..Settings::default()
+        };
         let peer = |name, ip: [u8; 4], seed, first_spi| Peer {
             name,
             addr: SocketAddr::new(IpAddr::from(ip), crate::IKE_PORT),
-            endpoint: Endpoint::new(Settings::default(), Box::new(SeededRandom(seed))),
+            endpoint: Endpoint::new(settings.clone(), Box::new(SeededRandom(seed))),
             kernel: MemKernel::new(first_spi),
             events: Vec::new(),
             pending_ops: Vec::new(),
             sent: Vec::new(),
         };
         Pair {
-            now: Instant::now(),
+            now,
             peers: [
                 peer("moon", [192, 0, 2, 1], seed, 0xc100_0000),
                 peer("sun", [192, 0, 2, 2], seed ^ 0x5eed, 0xc200_0000),

@@ -36,9 +36,10 @@ pub fn parse(text: &str) -> Result<Identity, String> {
         ));
     }
     if text.contains('=') {
-        return Err(format!(
-            "'{text}': distinguished names are not supported yet"
-        ));
+        // strongSwan: a distinguished name, `C=CH, O=Example, CN=moon.example`.
+        return ike::auth::dn::from_text(text)
+            .map(|der| Identity::Id(id::Repr::der_dn(&der)))
+            .map_err(|e| format!("'{text}': distinguished name: {e}"));
     }
     if !text.contains('@') {
         return Ok(without_at(text));
@@ -103,6 +104,7 @@ fn with_prefix(text: &str) -> Option<Result<Identity, String>> {
         "fqdn" | "dns" => repr(IdType::ID_FQDN, rest),
         "rfc822" | "email" | "userfqdn" => repr(IdType::ID_RFC822_ADDR, rest),
         "keyid" => repr(IdType::ID_KEY_ID, rest),
+        "asn1dn" => repr(IdType::ID_DER_ASN1_DN, rest),
         "ipv4" | "ipv6" => {
             // strongSwan keeps the text after ipv4: as the raw identity bytes; only the #hex
             // form makes a usable address identity.
@@ -123,11 +125,9 @@ fn with_prefix(text: &str) -> Option<Result<Identity, String>> {
                 )),
             }
         }
-        "ipv4net" | "ipv6net" | "ipv4range" | "ipv6range" | "asn1dn" | "asn1gn" | "xmppaddr" => {
-            Err(format!(
-                "'{text}': {prefix}: identities are not supported yet"
-            ))
-        }
+        "ipv4net" | "ipv6net" | "ipv4range" | "ipv6range" | "asn1gn" | "xmppaddr" => Err(format!(
+            "'{text}': {prefix}: identities are not supported yet"
+        )),
         _ => return None,
     })
 }

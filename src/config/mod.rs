@@ -1,12 +1,13 @@
 //! Configuration: strongSwan's `swanctl.conf` (swanctl.conf(5)) read into the core's
 //! [`Connection`]s.
 //!
-//! Three layers: [`settings`] parses strongSwan's settings syntax (sections, includes,
+//! Three layers (and the credentials beside the file, [`credentials`]): [`settings`] parses strongSwan's settings syntax (sections, includes,
 //! references) into a tree of located key/values; [`tree::resolve`] expands section
 //! references; [`swanctl`] gives the tree swanctl.conf's meaning. Every problem found on the
 //! way is collected, so one run shows them all (`file:line: key: message`, one per line).
 
 mod children;
+pub mod credentials;
 mod glob;
 pub mod identity;
 pub mod proposals;
@@ -63,25 +64,30 @@ pub fn load(path: &Path) -> Result<Vec<Connection>, ConfigError> {
 /// children to start, and the secrets.
 pub fn load_swanctl(path: &Path) -> Result<Loaded, ConfigError> {
     let raw = settings::parse_file(path).map_err(|p| ConfigError::from(vec![p]))?;
-    interpret(&raw)
+    interpret(path, &raw)
 }
 
 /// Interprets swanctl.conf text as if read from `path` (which anchors relative includes).
 pub fn load_str(path: &Path, text: &str) -> Result<Loaded, ConfigError> {
     let raw = settings::parse_str(path, text).map_err(|p| ConfigError::from(vec![p]))?;
-    interpret(&raw)
+    interpret(path, &raw)
 }
 
-fn interpret(raw: &tree::Section) -> Result<Loaded, ConfigError> {
+/// Gives the tree its meaning, with the credentials of the folders beside `path`.
+fn interpret(path: &Path, raw: &tree::Section) -> Result<Loaded, ConfigError> {
     let resolved = tree::resolve(raw)?;
     let mut problems = Vec::new();
-    let loaded = swanctl::interpret(&resolved, &mut problems);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let creds = credentials::Credentials::load(dir, &mut problems);
+    let loaded = swanctl::interpret(&resolved, &creds, &mut problems);
     match problems.is_empty() {
         true => Ok(loaded),
         false => Err(ConfigError { problems }),
     }
 }
 
+#[cfg(test)]
+mod credentials_tests;
 #[cfg(test)]
 mod settings_tests;
 #[cfg(test)]

@@ -9,15 +9,17 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ike::config::{Auth, ChildConfig, Connection};
+use ike::auth::x509::{self, Certificate};
+use ike::config::{Auth, ChildConfig, Connection, Pubkey, SendCert};
 use ike::kernel::{IpsecProtocol, Lifetime, Mode};
 use ike::proposal::Preference;
 use ike::wire::id;
 
+use super::credentials::Credentials;
 use super::identity::{self, Identity};
 use super::proposals::{self, Kind};
 use super::secrets::{self, Secrets};
-use super::tree::{KeyValue, Problem, Section};
+use super::tree::{KeyValue, Location, Problem, Section};
 use super::values;
 
 /// Everything swanctl.conf says that the daemon acts on.
@@ -39,7 +41,7 @@ fn report(problems: &mut Problems, kv: &KeyValue, path: &str, message: impl Into
 }
 
 /// Interprets a resolved settings tree.
-pub fn interpret(root: &Section, problems: &mut Problems) -> Loaded {
+pub fn interpret(root: &Section, creds: &Credentials, problems: &mut Problems) -> Loaded {
     for kv in &root.keys {
         problems.push(Problem::new(&kv.at, &kv.key, "unknown key".into()));
     }
@@ -55,7 +57,7 @@ pub fn interpret(root: &Section, problems: &mut Problems) -> Loaded {
                     report(problems, kv, "connections", "unknown key");
                 }
                 for conn in &section.sections {
-                    if let Some((conn, start)) = connection(conn, &secrets, problems) {
+                    if let Some((conn, start)) = connection(conn, &secrets, creds, problems) {
                         if !start.is_empty() {
                             out.start.push(conn.name.clone());
                         }
@@ -88,8 +90,6 @@ const CONN_UNSUPPORTED: &[&str] = &[
     "pull",
     "dscp",
     "childless",
-    "send_certreq",
-    "send_cert",
     "ppk_id",
     "ppk_required",
     "keyingtries",
@@ -125,6 +125,8 @@ struct ConnKeys {
     proposals: Option<String>,
     dpd_delay: Duration,
     rekey_time: Duration,
+    send_cert: SendCert,
+    send_certreq: bool,
 }
 
 fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys {
@@ -133,8 +135,11 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
         remote_addr: IpAddr::from([0, 0, 0, 0]),
         proposals: None,
         dpd_delay: Duration::ZERO,
-        // swanctl.conf(5): rekey_time defaults to 4h.
+        // swanctl.conf(5): rekey_time defaults to 4h, send_cert to ifasked, send_certreq
+        // to yes.
         rekey_time: Duration::from_secs(4 * 3600),
+        send_cert: SendCert::IfAsked,
+        send_certreq: true,
     };
     for kv in &section.keys {
         let Some(value) = kv.value.as_deref() else {
@@ -151,6 +156,8 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
             }
             "dpd_delay" => values::time(value).map(|t| keys.dpd_delay = t),
             "rekey_time" => values::time(value).map(|t| keys.rekey_time = t),
+            "send_cert" => send_cert(value).map(|s| keys.send_cert = s),
+            "send_certreq" => values::boolean(value).map(|b| keys.send_certreq = b),
             key => match conn_accepts(key, value) {
                 Some(true) => Ok(()),
                 Some(false) => Err(format!("'{value}': not supported yet")),
@@ -163,6 +170,16 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
         }
     }
     keys
+}
+
+/// swanctl.conf(5) `send_cert`.
+fn send_cert(value: &str) -> Result<SendCert, String> {
+    match value {
+        "always" => Ok(SendCert::Always),
+        "ifasked" => Ok(SendCert::IfAsked),
+        "never" => Ok(SendCert::Never),
+        _ => Err(format!("'{value}': expected always, ifasked or never")),
+    }
 }
 
 fn version(value: &str) -> Result<(), String> {
@@ -181,24 +198,36 @@ fn port(value: &str) -> Result<(), String> {
     }
 }
 
+/// How a round authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Psk,
+    Pubkey,
+}
+
 /// One `local<suffix>` or `remote<suffix>` round.
 struct Round {
     /// The `id` as written, and parsed; None when not set.
     id: Option<(String, Identity)>,
-    psk: bool,
+    /// swanctl.conf(5): `auth` defaults to `pubkey`.
+    method: Method,
+    /// `certs` (ours) and `cacerts` (the peer's), as written.
+    certs: Vec<(KeyValue, String)>,
+    cacerts: Vec<(KeyValue, String)>,
+    /// Where the section is, and its dotted path, for messages.
+    at: Location,
+    path: String,
 }
 
 /// Auth round keys strongSwan defines that ikerd does not implement yet.
 const ROUND_UNSUPPORTED: &[&str] = &[
     "round",
-    "certs",
     "pubkeys",
     "eap_id",
     "aaa_id",
     "xauth_id",
     "groups",
     "cert_policy",
-    "cacerts",
     "ca_id",
     "revocation",
 ];
@@ -206,19 +235,32 @@ const ROUND_UNSUPPORTED: &[&str] = &[
 fn round(section: &Section, path: &str, problems: &mut Problems) -> Round {
     let mut round = Round {
         id: None,
-        psk: false,
+        method: Method::Pubkey,
+        certs: Vec::new(),
+        cacerts: Vec::new(),
+        at: section.at.clone(),
+        path: path.to_string(),
     };
-    let mut auth_seen = false;
     for kv in &section.keys {
         let Some(value) = kv.value.as_deref() else {
             continue;
         };
+        let list = || {
+            values::list(value)
+                .into_iter()
+                .map(|name| (kv.clone(), name.to_string()))
+        };
         let result = match kv.key.as_str() {
-            "auth" => {
-                auth_seen = true;
-                auth(value).map(|()| round.psk = true)
-            }
+            "auth" => auth(value).map(|method| round.method = method),
             "id" => identity::parse(value).map(|id| round.id = Some((value.to_string(), id))),
+            "certs" => {
+                round.certs.extend(list());
+                Ok(())
+            }
+            "cacerts" => {
+                round.cacerts.extend(list());
+                Ok(())
+            }
             key if ROUND_UNSUPPORTED.contains(&key) => Err("not supported yet".into()),
             key if key.starts_with("cert") || key.starts_with("cacert") => {
                 Err("not supported yet".into())
@@ -237,18 +279,17 @@ fn round(section: &Section, path: &str, problems: &mut Problems) -> Round {
         };
         problems.push(Problem::new(&sub.at, &key, message.into()));
     }
-    if !auth_seen {
-        let message = "auth defaults to pubkey, which is not supported yet: set auth = psk";
-        problems.push(Problem::new(&section.at, path, message.into()));
-    }
     round
 }
 
-/// vici_config.c `parse_auth`: the methods strongSwan knows, of which we do PSK.
-fn auth(value: &str) -> Result<(), String> {
+/// vici_config.c `parse_auth`: the methods strongSwan knows, of which we do PSK and public
+/// keys of any type (`pubkey`, `rsa`, `ecdsa`) with the signature scheme negotiated.
+fn auth(value: &str) -> Result<Method, String> {
     let lower = value.to_ascii_lowercase();
-    if lower == "psk" {
-        return Ok(());
+    match lower.as_str() {
+        "psk" => return Ok(Method::Psk),
+        "pubkey" | "rsa" | "ecdsa" => return Ok(Method::Pubkey),
+        _ => {}
     }
     let known = ["ike:", "pubkey", "rsa", "ecdsa", "bliss"]
         .iter()
@@ -256,7 +297,9 @@ fn auth(value: &str) -> Result<(), String> {
         || lower.starts_with("xauth")
         || lower.starts_with("eap");
     match known {
-        true => Err(format!("'{value}': not supported yet (only psk)")),
+        true => Err(format!(
+            "'{value}': not supported yet (only psk and pubkey)"
+        )),
         false => Err(format!("'{value}' is not an authentication method")),
     }
 }
@@ -265,6 +308,7 @@ fn auth(value: &str) -> Result<(), String> {
 fn connection(
     section: &Section,
     secrets: &Secrets,
+    creds: &Credentials,
     problems: &mut Problems,
 ) -> Option<(Connection, Vec<String>)> {
     let path = format!("connections.{}", section.name);
@@ -300,7 +344,7 @@ fn connection(
     for (side, round) in [("local", &local), ("remote", &remote)] {
         if round.is_none() {
             let message = format!(
-                "no {side} section: auth would default to pubkey, which is not supported yet"
+                "no {side} section: give it at least auth (psk, or pubkey with certificates)"
             );
             problems.push(Problem::new(&section.at, &path, message));
         }
@@ -308,19 +352,54 @@ fn connection(
     let (Some(local), Some(remote)) = (local, remote) else {
         return None;
     };
-    let (local_id, remote_id) = identities(section, &path, &keys, &local, &remote, problems)?;
+    for round in [&local, &remote] {
+        if round.method == Method::Psk {
+            for (kv, _) in round.certs.iter().chain(&round.cacerts) {
+                report(problems, kv, &round.path, "only used with auth = pubkey");
+            }
+        }
+    }
+    let ours = (local.method == Method::Pubkey)
+        .then(|| local_pubkey(&local, creds, problems))
+        .flatten();
+    let theirs = (remote.method == Method::Pubkey)
+        .then(|| remote_pubkey(&remote, creds, problems))
+        .flatten();
+    // strongSwan's default identity with a certificate is its subject.
+    let cert_id = ours.as_ref().and_then(|p| p.certs.first()).and_then(|der| {
+        Certificate::parse(der)
+            .ok()
+            .map(|c| id::Repr::der_dn(c.subject))
+    });
+    let (local_id, remote_id) =
+        identities(section, &path, &keys, &local, &remote, cert_id, problems)?;
     let Ok(proposals) = proposals else {
         return None;
     };
-    let me = Identity::Id(local_id.clone());
-    let other = remote_id.clone().map_or(Identity::Any, Identity::Id);
-    let Some(key) = secrets.ike_psk(&me, &other) else {
-        let peer = remote_id
-            .as_ref()
-            .map_or("%any".to_string(), |r| format!("{r:?}"));
-        let message =
-            format!("no secrets.ike<suffix> section holds a key for {local_id:?} and {peer}");
-        problems.push(Problem::new(&section.at, &path, message));
+    let psk = if local.method == Method::Psk || remote.method == Method::Psk {
+        let me = Identity::Id(local_id.clone());
+        let other = remote_id.clone().map_or(Identity::Any, Identity::Id);
+        let Some(key) = secrets.ike_psk(&me, &other) else {
+            let peer = remote_id
+                .as_ref()
+                .map_or("%any".to_string(), |r| format!("{r:?}"));
+            let message =
+                format!("no secrets.ike<suffix> section holds a key for {local_id:?} and {peer}");
+            problems.push(Problem::new(&section.at, &path, message));
+            return None;
+        };
+        Some(key.secret.clone())
+    } else {
+        None
+    };
+    let side_auth = |method, pubkey: Option<Pubkey>| match method {
+        Method::Psk => psk.clone().map(Auth::Psk),
+        Method::Pubkey => pubkey.map(Auth::Pubkey),
+    };
+    let (Some(local_auth), Some(remote_auth)) = (
+        side_auth(local.method, ours),
+        side_auth(remote.method, theirs),
+    ) else {
         return None;
     };
     if problems.len() > before {
@@ -335,23 +414,26 @@ fn connection(
         preference: Preference::Initiator,
         local_id,
         remote_id,
-        local_auth: Auth::Psk(key.secret.clone()),
-        remote_auth: Auth::Psk(key.secret.clone()),
+        local_auth,
+        remote_auth,
         children,
         dpd_delay: keys.dpd_delay,
         rekey_time: keys.rekey_time,
+        send_cert: keys.send_cert,
+        send_certreq: keys.send_certreq,
     };
     Some((connection, start))
 }
 
-/// Our identity (the local address when `local.id` is unset, as strongSwan does) and the
-/// peer's (None for `%any`).
+/// Our identity (when `local.id` is unset: our certificate's subject, else the local address,
+/// as strongSwan does) and the peer's (None for `%any`).
 fn identities(
     section: &Section,
     path: &str,
     keys: &ConnKeys,
     local: &Round,
     remote: &Round,
+    cert_id: Option<id::Repr>,
     problems: &mut Problems,
 ) -> Option<(id::Repr, Option<id::Repr>)> {
     let before = problems.len();
@@ -372,7 +454,7 @@ fn identities(
     };
     let local_id = check("local", local);
     let remote_id = check("remote", remote);
-    let local_id = match local_id {
+    let local_id = match local_id.or(cert_id) {
         Some(id) => id,
         None if !keys.local_addr.is_unspecified() => id::Repr::addr(keys.local_addr),
         None => {
@@ -382,6 +464,79 @@ fn identities(
         }
     };
     (problems.len() == before).then_some((local_id, remote_id))
+}
+
+/// `local { auth = pubkey certs = ... }`: the certificates (from `x509/`), the intermediate
+/// CAs of `x509ca/` above them, and the private key of the first (whichever key file holds
+/// its public key).
+fn local_pubkey(round: &Round, creds: &Credentials, problems: &mut Problems) -> Option<Pubkey> {
+    let mut certs = Vec::new();
+    for (kv, name) in &round.certs {
+        match creds.cert(name) {
+            Ok(der) => certs.push(der),
+            Err(message) => report(problems, kv, &round.path, message),
+        }
+    }
+    for (kv, _) in &round.cacerts {
+        report(problems, kv, &round.path, "not supported yet on our side");
+    }
+    let Some(first) = certs.first() else {
+        if round.certs.is_empty() {
+            let message = "auth = pubkey needs certs (a certificate of x509/)";
+            problems.push(Problem::new(&round.at, &round.path, message.into()));
+        }
+        return None;
+    };
+    // The intermediate CAs of x509ca/ go along, as strongSwan sends them.
+    let cas: Vec<Vec<u8>> = creds.cacerts.iter().map(|(_, der)| der.clone()).collect();
+    let last = certs.last().cloned().unwrap_or_default();
+    let more = x509::intermediates(&last, &cas);
+    let key = creds.key_for(first);
+    for ca in more {
+        if !certs.contains(&ca) {
+            certs.push(ca);
+        }
+    }
+    match key {
+        Ok(key) => Some(Pubkey {
+            certs,
+            key: Some(key),
+            cacerts: Vec::new(),
+        }),
+        Err(message) => {
+            let (kv, _) = &round.certs[0];
+            report(problems, kv, &round.path, message);
+            None
+        }
+    }
+}
+
+/// `remote { auth = pubkey cacerts = ... }`: the CAs the peer's certificate must chain to,
+/// every certificate of `x509ca/` when `cacerts` is not set.
+fn remote_pubkey(round: &Round, creds: &Credentials, problems: &mut Problems) -> Option<Pubkey> {
+    for (kv, _) in &round.certs {
+        report(
+            problems,
+            kv,
+            &round.path,
+            "not supported yet on the peer's side",
+        );
+    }
+    let mut cacerts = Vec::new();
+    for (kv, name) in &round.cacerts {
+        match creds.cacert(name) {
+            Ok(der) => cacerts.push(der),
+            Err(message) => report(problems, kv, &round.path, message),
+        }
+    }
+    if round.cacerts.is_empty() {
+        cacerts = creds.cacerts.iter().map(|(_, der)| der.clone()).collect();
+        if cacerts.is_empty() {
+            let message = "auth = pubkey needs a CA: cacerts, or a certificate in x509ca/";
+            problems.push(Problem::new(&round.at, &round.path, message.into()));
+        }
+    }
+    (!cacerts.is_empty() && round.certs.is_empty()).then(|| Pubkey::remote(cacerts))
 }
 
 /// The lifetime strongSwan gives a Child SA: soft at `rekey_time` (1h), hard at `life_time`

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ike::config::{Auth, ChildConfig, Connection};
+use ike::config::{Auth, ChildConfig, Connection, SendCert};
 use ike::crypto::Secret;
 use ike::kernel::{IpsecProtocol, Lifetime, Mode};
 use ike::proposal::Preference;
@@ -67,6 +67,8 @@ fn expected(me: &str, local: [u8; 4], remote: [u8; 4], nets: (u8, u8)) -> Connec
             updown: None,
         }],
         dpd_delay: Duration::from_secs(30),
+        send_cert: SendCert::IfAsked,
+        send_certreq: true,
         rekey_time: Duration::from_secs(7200),
     }
 }
@@ -179,6 +181,31 @@ fn defaults_follow_strongswan() {
         (3600, 3960)
     );
     assert!(loaded.start.is_empty());
+    assert_eq!((c.send_cert, c.send_certreq), (SendCert::IfAsked, true));
+
+    for (keys, expected) in [
+        (
+            "send_cert = always\nsend_certreq = no",
+            Ok((SendCert::Always, false)),
+        ),
+        ("send_cert = never", Ok((SendCert::Never, true))),
+        (
+            "send_cert = sometimes",
+            Err("expected always, ifasked or never"),
+        ),
+        ("send_certreq = perhaps", Err("send_certreq")),
+    ] {
+        let text = text.replace("remote_addrs", &format!("{keys}\nremote_addrs"));
+        let loaded = load_str(Path::new("/etc/swanctl/swanctl.conf"), &text);
+        match (loaded, expected) {
+            (Ok(l), Ok(want)) => {
+                let c = &l.connections[0];
+                assert_eq!((c.send_cert, c.send_certreq), want, "{keys}");
+            }
+            (Err(e), Err(message)) => assert!(e.to_string().contains(message), "{e}"),
+            (got, want) => panic!("{keys}: {:?} vs {want:?}", got.map(|_| ())),
+        }
+    }
 }
 
 /// The problems as `(line, key, message)`, by line.
@@ -200,7 +227,11 @@ fn unsupported_keys_one_error_each() {
     let child = "connections.rw.children.rw";
     let want = [
         (4, format!("{c}.pools"), "not supported yet"),
-        (8, format!("{c}.local.certs"), "not supported yet"),
+        (
+            8,
+            format!("{c}.local.certs"),
+            "only used with auth = pubkey",
+        ),
         (16, format!("{child}.mark_in"), "not supported yet"),
         (17, format!("{child}.rekey_bytes"), "not supported yet"),
         (18, format!("{child}.mode"), "'beet': not supported yet"),
@@ -216,7 +247,6 @@ fn unsupported_keys_one_error_each() {
             format!("{c}.remote_port"),
             "port 4500: only 500 is supported yet",
         ),
-        (25, format!("{c}.send_cert"), "not supported yet"),
         (33, "secrets.eap-carol".to_string(), "not supported yet"),
     ];
     let got = problems(&error);
@@ -277,7 +307,7 @@ stray = 1
     has(
         9,
         "connections.c.local-2.auth",
-        "not supported yet (only psk)",
+        "not supported yet (only psk and pubkey)",
     );
     has(9, "connections.c.local-2", "several authentication rounds");
     has(

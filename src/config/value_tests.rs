@@ -328,9 +328,16 @@ fn identities_parse_like_strongswan() {
         identity::parse("10.0.0.0/8"),
         Ok(Identity::Subnet { prefix: 8, .. })
     ));
+    // Distinguished names, as text or as DER in hex.
+    let dn = ike::auth::dn::from_text("C=CH, O=strongSwan, CN=moon").unwrap();
+    assert_eq!(id("C=CH, O=strongSwan, CN=moon"), id::Repr::der_dn(&dn));
+    assert_eq!(id("asn1dn:#3000"), id::Repr::der_dn(&[0x30, 0]));
     for (text, message) in [
-        ("C=CH, O=strongSwan, CN=moon", "distinguished names"),
-        ("asn1dn:#3000", "not supported yet"),
+        (
+            "C=CH, Q=strongSwan",
+            "distinguished name: unknown attribute 'Q'",
+        ),
+        ("asn1gn:#3000", "not supported yet"),
         ("{9}:#3000", "numeric identity types"),
         ("ipv4:192.0.2.1", "without the ipv4: prefix"),
     ] {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ike::config::Connection;
 use ike::crypto::Random;
-use ike::endpoint::{Command, Endpoint, Settings};
+use ike::endpoint::{Command, Endpoint, Settings, WallClock};
 use ike::sa::{Event, Output, State};
 use tokio::net::UdpSocket;
 use tokio::signal::unix::{SignalKind, signal};
@@ -96,6 +96,12 @@ impl<K: KernelBackend> Daemon<K> {
     ) -> std::io::Result<Daemon<K>> {
         let settings = Settings {
             first_reqid,
+            // Certificate validity is counted from here on the monotonic clock the endpoint
+            // is driven by.
+            wall_clock: Some(WallClock {
+                at: Instant::now(),
+                time: SystemTime::now(),
+            }),
             ..Settings::default()
         };
         let mut endpoint = Endpoint::new(

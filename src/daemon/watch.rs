@@ -116,7 +116,7 @@ fn down_reason(reason: &DownReason) -> String {
         DownReason::DeletedByPeer => "deleted by the peer".into(),
         DownReason::Timeout => "giving up after 5 retransmits".into(),
         DownReason::Refused(notify) => format!("refused by the peer: {notify}"),
-        DownReason::AuthenticationFailed => "authentication failed".into(),
+        DownReason::AuthenticationFailed(why) => format!("authentication failed: {why}"),
         DownReason::ProtocolError(why) => format!("protocol error: {why}"),
         DownReason::Rekeyed => "replaced by its rekeyed successor".into(),
     }

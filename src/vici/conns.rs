@@ -22,6 +22,7 @@ fn addr(a: IpAddr) -> String {
 fn class(auth: &Auth) -> &'static str {
     match auth {
         Auth::Psk(_) => "pre-shared key",
+        Auth::Pubkey(_) => "public key",
     }
 }
 

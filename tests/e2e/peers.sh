@@ -132,3 +132,64 @@ wait_for_sas() {
 	done
 	fail "$host has $n ESP SAs after ${3}s; expected ${exact:+exactly }$count: $(ip_in "$host" xfrm state list proto esp | sed -nE 's/^src ([^ ]+) dst ([^ ]+).*/\1>\2/p; s/.* spi (0x[0-9a-f]+) reqid ([0-9]+).*/spi \1 reqid \2;/p' | tr '\n' ' ')"
 }
+
+# test_pki TYPE: a CA and certificates for moon.example and sun.example (CN and a
+# subjectAltName dNSName), made now with openssl in $E2E_WORK/pki-TYPE; TYPE is rsa (2048 bits)
+# or ecdsa (P-256). Keys are PKCS#8, which both charon and ikerd read from pkcs8/.
+test_pki() {
+	local type=$1 dir="$E2E_WORK/pki-$1" host
+	[ -f "$dir/caCert.pem" ] && return 0
+	mkdir -p "$dir"
+	local keyopt=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256)
+	[ "$type" = rsa ] && keyopt=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048)
+	{
+		openssl genpkey "${keyopt[@]}" -out "$dir/caKey.pem" &&
+			openssl req -x509 -new -key "$dir/caKey.pem" -days 30 -out "$dir/caCert.pem" \
+				-subj "/O=ikerd e2e/CN=ikerd e2e $type CA" \
+				-addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign,cRLSign
+	} >"$dir/openssl.log" 2>&1 || fail "openssl could not make the $type CA: $(tail -n 3 "$dir/openssl.log")"
+	for host in moon sun; do
+		printf 'subjectAltName = DNS:%s.example\nbasicConstraints = CA:false\n' "$host" >"$dir/$host.ext"
+		{
+			openssl genpkey "${keyopt[@]}" -out "$dir/${host}Key.pem" &&
+				openssl req -new -key "$dir/${host}Key.pem" -subj "/O=ikerd e2e/CN=$host.example" \
+					-out "$dir/$host.csr" &&
+				openssl x509 -req -in "$dir/$host.csr" -CA "$dir/caCert.pem" -CAkey "$dir/caKey.pem" \
+					-CAcreateserial -days 30 -extfile "$dir/$host.ext" -out "$dir/${host}Cert.pem"
+		} >>"$dir/openssl.log" 2>&1 || fail "openssl could not make $host's $type certificate: $(tail -n 3 "$dir/openssl.log")"
+	done
+}
+
+# cert_config HOST DIR TYPE [TRUST]: turns the swanctl.conf site_config wrote in DIR from PSK
+# to certificates of the TYPE test PKI: local { auth = pubkey certs = HOSTCert.pem } with the
+# key in pkcs8/, remote { auth = pubkey cacerts = caCert.pem }, the CA of the TRUST test PKI
+# (default TYPE); the identities stay moon.example and sun.example, which the certificates
+# carry as subjectAltNames.
+cert_config() {
+	local host=$1 dir=$2 type=$3 pki="$E2E_WORK/pki-$3" trust=${4:-$3}
+	test_pki "$type"
+	test_pki "$trust"
+	mkdir -p "$dir/x509" "$dir/x509ca" "$dir/pkcs8"
+	cp "$pki/${host}Cert.pem" "$dir/x509/"
+	cp "$E2E_WORK/pki-$trust/caCert.pem" "$dir/x509ca/"
+	cp "$pki/${host}Key.pem" "$dir/pkcs8/"
+	sed -i -e "/^\t\tlocal {/,/^\t\t}/ s/auth = psk/auth = pubkey\n\t\t\tcerts = ${host}Cert.pem/" \
+		-e "/^\t\tremote {/,/^\t\t}/ s/auth = psk/auth = pubkey\n\t\t\tcacerts = caCert.pem/" \
+		"$dir/swanctl.conf"
+	grep -q "certs = ${host}Cert.pem" "$dir/swanctl.conf" || fail "cert_config: no local section in $dir/swanctl.conf"
+	# charon reads PKCS#8 keys with its pkcs8 plugin; swanctl parses every credential itself
+	# before it hands it over, so it needs the parsers too (still not every plugin: probing
+	# them all costs tens of seconds under emulation).
+	# Each log line is written at once, so the log is whole when the scenario ends.
+	sed -i -e "s/^\tload = random nonce /\tload = pkcs8 random nonce /" \
+		-e "s/^\tload = pem$/\tload = pem pkcs1 pkcs8 x509 pubkey openssl random nonce/" \
+		-e "s|^\t\t\tpath = .*|&\n\t\t\tflush_line = yes|" \
+		"$dir/strongswan.conf"
+}
+
+# dn_ids DIR: writes the identities of DIR/swanctl.conf as the distinguished names of the test
+# certificates' subjects (`id = "O=ikerd e2e, CN=moon.example"`).
+dn_ids() {
+	sed -i 's/^\(\t*\)id = \([a-z]*\)\.example$/\1id = "O=ikerd e2e, CN=\2.example"/' "$1/swanctl.conf"
+	grep -q 'id = "O=ikerd e2e, CN=' "$1/swanctl.conf" || fail "dn_ids: no identity in $1/swanctl.conf"
+}

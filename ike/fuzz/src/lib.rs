@@ -198,8 +198,14 @@ pub fn sk_unprotect(data: &[u8]) {
     let Ok(opened) = sk::unprotect(&keys, &bytes) else {
         return;
     };
-    let again = sk::protect(&keys, &opened.header, &opened.unprotected, &opened.inner, &mut Zeros)
-        .expect("what opened protects again");
+    let again = sk::protect(
+        &keys,
+        &opened.header,
+        &opened.unprotected,
+        &opened.inner,
+        &mut Zeros,
+    )
+    .expect("what opened protects again");
     let reopened = sk::unprotect(&keys, &again).expect("what we protected opens");
     assert_eq!(reopened.inner, opened.inner);
     assert_eq!(reopened.unprotected, opened.unprotected);
@@ -214,7 +220,10 @@ fn seal(keys: &SkKeys, input: &[u8]) -> Option<Vec<u8>> {
     if plain_len == 0 {
         return None;
     }
-    let icv_len = keys.integ.as_ref().map_or(encr.icv_len(), |(i, _)| i.icv_len());
+    let icv_len = keys
+        .integ
+        .as_ref()
+        .map_or(encr.icv_len(), |(i, _)| i.icv_len());
     let body_len = encr.iv_len() + plain_len + icv_len;
     let header = Header {
         spi_i: ike::wire::IkeSpi([1; 8]),
@@ -229,9 +238,16 @@ fn seal(keys: &SkKeys, input: &[u8]) -> Option<Vec<u8>> {
     };
     let sk = Payload::Sk {
         first: PayloadType(first),
-        sk: ike::wire::sk::Repr { data: vec![0; body_len] },
+        sk: ike::wire::sk::Repr {
+            data: vec![0; body_len],
+        },
     };
-    let mut bytes = Message { header, payloads: vec![sk] }.emit().ok()?;
+    let mut bytes = Message {
+        header,
+        payloads: vec![sk],
+    }
+    .emit()
+    .ok()?;
     let body_start = bytes.len() - body_len;
     let (head, body) = bytes.split_at_mut(body_start);
     let (iv, rest) = body.split_at_mut(encr.iv_len());

@@ -117,6 +117,13 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads one element that must have `tag`, and returns all of it: tag, length, content.
+    pub(crate) fn expect_raw(&mut self, tag: u8) -> Result<&'a [u8], Error> {
+        let before = self.rest;
+        self.expect(tag)?;
+        Ok(&before[..before.len() - self.rest.len()])
+    }
+
     /// Reads the element with `tag` if it comes next.
     pub(crate) fn optional(&mut self, tag: u8) -> Result<Option<&'a [u8]>, Error> {
         if self.peek_tag() == Some(tag) {

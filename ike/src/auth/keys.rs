@@ -94,6 +94,36 @@ impl PrivateKey {
         Ok(PrivateKey { inner, rng })
     }
 
+    /// Reads an RSAPrivateKey in DER (RFC 8017 A.1.2, "PKCS#1": strongSwan's `rsa/` folder,
+    /// `-----BEGIN RSA PRIVATE KEY-----`).
+    pub fn from_pkcs1(der: &[u8]) -> Result<PrivateKey, Error> {
+        let mut algorithm = Vec::new();
+        der::push(&mut algorithm, der::OID, oid::RSA_ENCRYPTION);
+        der::push(&mut algorithm, der::NULL, &[]);
+        PrivateKey::from_pkcs8(&wrap_pkcs8(&algorithm, der))
+    }
+
+    /// Reads an ECPrivateKey in DER with its curve named (RFC 5915 3, "SEC1": strongSwan's
+    /// `ecdsa/` folder, `-----BEGIN EC PRIVATE KEY-----`).
+    pub fn from_sec1(der: &[u8]) -> Result<PrivateKey, Error> {
+        let bad = |_| Error::BadKey("SEC1 ECPrivateKey");
+        let mut key = Reader::new(der::single(der, der::SEQUENCE).map_err(bad)?);
+        if key.expect(der::INTEGER).map_err(bad)? != [1] {
+            return Err(Error::BadKey("ECPrivateKey version"));
+        }
+        key.expect(der::OCTET_STRING).map_err(bad)?;
+        // parameters [0] ECParameters: the curve, which PKCS#8 carries in the algorithm.
+        let params = key
+            .optional(0xa0)
+            .map_err(bad)?
+            .ok_or(Error::BadKey("ECPrivateKey without its curve"))?;
+        let curve = der::single(params, der::OID).map_err(bad)?;
+        let mut algorithm = Vec::new();
+        der::push(&mut algorithm, der::OID, oid::EC_PUBLIC_KEY);
+        der::push(&mut algorithm, der::OID, curve);
+        PrivateKey::from_pkcs8(&wrap_pkcs8(&algorithm, der))
+    }
+
     pub fn kind(&self) -> KeyKind {
         match &self.inner {
             PrivateInner::Rsa(_) => KeyKind::Rsa,
@@ -129,6 +159,17 @@ impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PrivateKey({:?})", self.kind())
     }
+}
+
+/// A PKCS#8 PrivateKeyInfo, version 0, around a traditional key, in a wiped buffer.
+fn wrap_pkcs8(algorithm: &[u8], key: &[u8]) -> Zeroizing<Vec<u8>> {
+    let mut body = Zeroizing::new(Vec::with_capacity(key.len() + 32));
+    der::push(&mut body, der::INTEGER, &[0]);
+    der::push(&mut body, der::SEQUENCE, algorithm);
+    der::push(&mut body, der::OCTET_STRING, key);
+    let mut info = Zeroizing::new(Vec::with_capacity(body.len() + 4));
+    der::push(&mut info, der::SEQUENCE, &body);
+    info
 }
 
 /// PrivateKeyInfo ::= SEQUENCE { version, privateKeyAlgorithm AlgorithmIdentifier,
@@ -264,6 +305,31 @@ mod tests {
             assert_eq!(public.kind(), kind, "{name}");
             assert_eq!(private.public_key(), public, "{name}");
         }
+    }
+
+    /// The traditional forms of the same keys read into the same keys.
+    #[test]
+    fn pkcs1_and_sec1_keys() {
+        for (file, name, read) in [
+            (
+                "rsa2048.pkcs1.der",
+                "rsa2048",
+                PrivateKey::from_pkcs1 as fn(&[u8]) -> Result<PrivateKey, Error>,
+            ),
+            ("ecdsa-p256.sec1.der", "ecdsa-p256", PrivateKey::from_sec1),
+            ("ecdsa-p521.sec1.der", "ecdsa-p521", PrivateKey::from_sec1),
+        ] {
+            let der = testdata(file);
+            let key = read(&der).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let public = PublicKey::from_spki(&testdata(&format!("{name}.spki.der"))).unwrap();
+            assert_eq!(key.public_key(), public, "{file}");
+            for len in 0..der.len() {
+                assert!(read(&der[..len]).is_err(), "{file} cut at {len}");
+            }
+        }
+        // One form where the other belongs.
+        assert!(PrivateKey::from_sec1(&testdata("rsa2048.pkcs1.der")).is_err());
+        assert!(PrivateKey::from_pkcs1(&testdata("ecdsa-p256.sec1.der")).is_err());
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //!   14 (RFC 7427: RSA PKCS#1 v1.5, RSASSA-PSS, ECDSA, Ed25519 per RFC 8420);
 //! - [`keys`]: PKCS#8 private keys and SubjectPublicKeyInfo public keys;
 //! - [`scheme`]: the signature schemes and RFC 7427's AlgorithmIdentifiers;
-//! - [`hash_algorithms`]: the SIGNATURE_HASH_ALGORITHMS notify and the choice of a scheme.
+//! - [`hash_algorithms`]: the SIGNATURE_HASH_ALGORITHMS notify and the choice of a scheme;
+//! - [`dn`]: distinguished names as identities: from and to text, and their comparison;
+//! - [`x509`]: the peer's certificate chain, the identities a certificate proves, CERTREQ's
+//!   key hashes.
 //!
 //! Every failure is a [`crate::crypto::Error`]: `BadSignature` when the AUTH data does not
 //! verify, `BadKey` when a key does not parse or does not fit the method, `Unsupported` for an
@@ -14,12 +17,14 @@
 //! end the exchange with AUTHENTICATION_FAILED (RFC 7296 2.21.2).
 
 mod der;
+pub mod dn;
 pub mod hash_algorithms;
 pub mod keys;
 pub mod octets;
 pub mod psk;
 pub mod scheme;
 pub mod signature;
+pub mod x509;
 
 #[cfg(test)]
 mod signature_tests;

@@ -51,8 +51,8 @@ pub enum DownReason {
     Timeout,
     /// The peer refused it, with this notify.
     Refused(crate::wire::NotifyType),
-    /// Its authentication failed, or the peer's did.
-    AuthenticationFailed,
+    /// The peer's authentication failed: which check, and why.
+    AuthenticationFailed(String),
     /// The peer's answer broke the protocol.
     ProtocolError(String),
     /// Replaced by a new IKE SA, which took its Child SAs (RFC 7296 2.18).
@@ -135,6 +135,9 @@ pub enum Event {
 #[allow(missing_debug_implementations)] // holds the generator and the output buffer only
 pub struct Ctx<'a> {
     pub now: Instant,
+    /// The calendar time at `now`, for certificate validity; None when the endpoint was given
+    /// no wall clock (see [`crate::endpoint::WallClock`]).
+    pub wall: Option<std::time::SystemTime>,
     pub rng: &'a mut dyn Random,
     pub out: &'a mut Vec<Output>,
     pub next_op: &'a mut u64,
@@ -310,6 +313,10 @@ pub struct IkeSa {
     pub(crate) last_keepalive: Instant,
     /// When it was authenticated both ways, or (the successor of a rekey) took over.
     pub(crate) established_at: Option<Instant>,
+    /// The peer's SIGNATURE_HASH_ALGORITHMS from IKE_SA_INIT (RFC 7427 4), if it sent one.
+    pub(crate) peer_hashes: Option<Vec<crate::wire::HashAlgorithm>>,
+    /// Whether the peer sent a CERTREQ (for `send_cert = ifasked`).
+    pub(crate) peer_asked_cert: bool,
 }
 
 impl core::fmt::Debug for IkeSa {
@@ -368,6 +375,8 @@ impl IkeSa {
             ended: None,
             last_keepalive: now,
             established_at: None,
+            peer_hashes: None,
+            peer_asked_cert: false,
         }
     }
 

@@ -1,80 +1,105 @@
-//! IKE_AUTH (RFC 7296 1.2, 2.15) with pre-shared keys, carrying the first Child SA. A Child SA
-//! that cannot be agreed on does not take the IKE SA down (RFC 7296 2.21.3).
+//! IKE_AUTH (RFC 7296 1.2, 2.15) with pre-shared keys or certificates, carrying the first
+//! Child SA. A Child SA that cannot be agreed on does not take the IKE SA down (RFC 7296
+//! 2.21.3).
 
-use crate::auth::octets::Signer;
+use crate::auth::octets::{SignedOctets, Signer};
 use crate::auth::psk;
 use crate::config::Auth;
+use crate::crypto::prf::Prf;
 use crate::proposal::{check_response, select_proposal};
 use crate::sa::child::{ChildKind, PendingChild};
 use crate::sa::{Ctx, DownReason, Event, IkeSa, Job, Role, State};
 use crate::wire::message::Payload;
-use crate::wire::rules::{ChildSaPayloads, IkeAuthRequest, IkeAuthResponse, Typed};
-use crate::wire::{ExchangeType, MessageId, NotifyType, auth, id, notify, sa, ts};
+use crate::wire::rules::{ChildSaPayloads, IkeAuthRequest, IkeAuthResponse, Informational, Typed};
+use crate::wire::{ExchangeType, MessageId, NotifyType, auth, cert, id, notify, sa, ts};
 
+use super::pubkey::{self, OurProof};
 use super::{numbered, without_ke};
 
 impl IkeSa {
-    /// The AUTH payload proving our identity.
-    fn our_auth(&self) -> Option<auth::Repr> {
+    /// The signed octets of one side's AUTH (RFC 7296 2.15), ours or the peer's (with the
+    /// identity it sent), and the PRF a pre-shared key is applied with.
+    fn signed_octets(&self, ours: bool, id: &id::Repr) -> Option<(Prf, SignedOctets)> {
         let keys = self.keys.as_ref()?;
-        let Auth::Psk(secret) = &self.conn.local_auth;
-        let (sk_p, init_message, peer_nonce) = match self.role {
-            Role::Initiator => (&keys.ike.sk_pi, &self.init_request, &self.nr),
-            Role::Responder => (&keys.ike.sk_pr, &self.init_response, &self.ni),
+        let initiators = ours == (self.role == Role::Initiator);
+        let (sk_p, init_message, peer_nonce) = if initiators {
+            (&keys.ike.sk_pi, &self.init_request, &self.nr)
+        } else {
+            (&keys.ike.sk_pr, &self.init_response, &self.ni)
         };
         let signer = Signer {
             prf: keys.suite.prf,
             sk_p,
             init_message,
             peer_nonce,
-            id: &self.conn.local_id,
+            id,
             int_auth: &[],
         };
-        Some(psk::auth_payload(
-            keys.suite.prf,
-            secret,
-            &signer.signed_octets(),
-        ))
+        Some((keys.suite.prf, signer.signed_octets()))
     }
 
-    /// Checks the peer's identity and AUTH payload.
-    fn check_peer_auth(&self, peer_id: &id::Repr, received: &auth::Repr) -> bool {
-        let Some(keys) = self.keys.as_ref() else {
-            return false;
-        };
-        if self
-            .conn
-            .remote_id
-            .as_ref()
-            .is_some_and(|want| want != peer_id)
-        {
-            return false;
+    /// The AUTH payload proving our identity, and the certificates that back it.
+    fn our_auth(&self) -> Result<OurProof, String> {
+        let (prf, octets) = self
+            .signed_octets(true, &self.conn.local_id)
+            .ok_or("no IKE SA keys")?;
+        match &self.conn.local_auth {
+            Auth::Psk(secret) => Ok(OurProof {
+                auth: psk::auth_payload(prf, secret, &octets),
+                certs: Vec::new(),
+            }),
+            Auth::Pubkey(ours) => {
+                let mut proof = pubkey::sign_auth(ours, self.peer_hashes.as_deref(), &octets)?;
+                if !self.sends_certs() {
+                    proof.certs.clear();
+                }
+                Ok(proof)
+            }
         }
-        let Auth::Psk(secret) = &self.conn.remote_auth;
-        let (sk_p, init_message, peer_nonce) = match self.role {
-            Role::Initiator => (&keys.ike.sk_pr, &self.init_response, &self.ni),
-            Role::Responder => (&keys.ike.sk_pi, &self.init_request, &self.nr),
-        };
-        let signer = Signer {
-            prf: keys.suite.prf,
-            sk_p,
-            init_message,
-            peer_nonce,
-            id: peer_id,
-            int_auth: &[],
-        };
-        psk::verify_payload(keys.suite.prf, secret, &signer.signed_octets(), received).is_ok()
+    }
+
+    /// Checks the peer's identity and AUTH payload (with its certificates, for public-key
+    /// authentication); the error says which check failed and why.
+    fn check_peer_auth(
+        &self,
+        ctx: &Ctx<'_>,
+        peer_id: &id::Repr,
+        certs: &[cert::Repr],
+        received: &auth::Repr,
+    ) -> Result<(), String> {
+        if let Some(want) = self.conn.remote_id.as_ref()
+            && !want.matches(peer_id)
+        {
+            return Err(format!(
+                "peer's identity {peer_id} is not the configured {want}"
+            ));
+        }
+        let (prf, octets) = self.signed_octets(false, peer_id).ok_or("no IKE SA keys")?;
+        match &self.conn.remote_auth {
+            Auth::Psk(secret) => psk::verify_payload(prf, secret, &octets, received)
+                .map_err(|e| format!("pre-shared key AUTH does not verify: {e}")),
+            Auth::Pubkey(peer) => {
+                pubkey::verify_pubkey(ctx, peer, peer_id, certs, received, &octets)
+            }
+        }
     }
 
     /// Initiator: the first Child SA's SPI is reserved; send IKE_AUTH.
     pub(crate) fn send_auth(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(auth) = self.our_auth() else {
-            return;
+        let proof = match self.our_auth() {
+            Ok(proof) => proof,
+            Err(e) => {
+                self.release_pending(ctx);
+                let reason = format!("cannot prove our identity: {e}");
+                return self.die(ctx, DownReason::ProtocolError(reason));
+            }
         };
         let mut request = IkeAuthRequest {
             id_i: Some(self.conn.local_id.clone()),
+            certs: proof.certs,
+            certreqs: self.certreq().into_iter().collect(),
             id_r: self.conn.remote_id.clone(),
-            auth: Some(auth),
+            auth: Some(proof.auth),
             notifies: vec![notify::Repr::new(NotifyType::INITIAL_CONTACT, &[])],
             ..IkeAuthRequest::default()
         };
@@ -112,14 +137,22 @@ impl IkeSa {
                 .map(|n| n.ty)
                 .find(|t| t.is_error());
             self.release_pending(ctx);
-            return self.die(
-                ctx,
-                refused.map_or(DownReason::AuthenticationFailed, DownReason::Refused),
+            let reason = refused.map_or_else(
+                || DownReason::AuthenticationFailed("responder sent no IDr and AUTH".into()),
+                DownReason::Refused,
             );
+            return self.die(ctx, reason);
         };
-        if !self.check_peer_auth(id_r, auth) {
+        if let Err(why) = self.check_peer_auth(ctx, id_r, &response.certs, auth) {
             self.release_pending(ctx);
-            return self.die(ctx, DownReason::AuthenticationFailed);
+            // RFC 7296 2.21.2: the initiator may tell the responder in an INFORMATIONAL of
+            // its own; sent once, as the IKE SA ends here.
+            let notice = Typed::InformationalRequest(Informational {
+                notifies: vec![notify::Repr::new(NotifyType::AUTHENTICATION_FAILED, &[])],
+                ..Informational::default()
+            });
+            self.send_request(ctx, ExchangeType::INFORMATIONAL, &notice.into_payloads());
+            return self.die(ctx, DownReason::AuthenticationFailed(why));
         }
         self.establish(ctx);
         // The connection's other Child SAs follow, one CREATE_CHILD_SA each (not when this
@@ -165,22 +198,30 @@ impl IkeSa {
         id: MessageId,
         request: IkeAuthRequest,
     ) {
-        let authenticated = match (&request.id_i, &request.auth) {
-            (Some(id_i), Some(auth)) => self.check_peer_auth(id_i, auth),
-            _ => false,
+        self.peer_asked_cert = !request.certreqs.is_empty();
+        let checked = match (&request.id_i, &request.auth) {
+            (Some(id_i), Some(auth)) => self.check_peer_auth(ctx, id_i, &request.certs, auth),
+            _ => Err("initiator sent no IDi and AUTH".into()),
         };
-        let Some(our_auth) = self.our_auth().filter(|_| authenticated) else {
-            let refusal = [Payload::Notify(notify::Repr::new(
-                NotifyType::AUTHENTICATION_FAILED,
-                &[],
-            ))];
-            self.send_response(ctx, ExchangeType::IKE_AUTH, id, &refusal);
-            return self.die(ctx, DownReason::AuthenticationFailed);
+        let proof = checked.and_then(|()| {
+            self.our_auth()
+                .map_err(|e| format!("cannot prove our identity: {e}"))
+        });
+        let proof = match proof {
+            Ok(proof) => proof,
+            Err(why) => {
+                let refusal = [Payload::Notify(notify::Repr::new(
+                    NotifyType::AUTHENTICATION_FAILED,
+                    &[],
+                ))];
+                self.send_response(ctx, ExchangeType::IKE_AUTH, id, &refusal);
+                return self.die(ctx, DownReason::AuthenticationFailed(why));
+            }
         };
-        let answer = vec![
-            Payload::IdR(self.conn.local_id.clone()),
-            Payload::Auth(our_auth),
-        ];
+        // RFC 7296 1.2: IDr, [CERT,] AUTH.
+        let mut answer = vec![Payload::IdR(self.conn.local_id.clone())];
+        answer.extend(proof.certs.into_iter().map(Payload::Cert));
+        answer.push(Payload::Auth(proof.auth));
         let transport = has(&request.notifies, NotifyType::USE_TRANSPORT_MODE);
         let Some(child) = request.child else {
             self.send_response(ctx, ExchangeType::IKE_AUTH, id, &answer);

@@ -41,6 +41,7 @@ impl IkeSa {
             notifies.push(notify::Repr::new(NotifyType::COOKIE, &cookie));
         }
         notifies.extend(self.nat_notifies());
+        notifies.extend(self.hash_notify());
         let request = IkeSaInitRequest {
             sa: sa::Repr {
                 proposals: self.offered.clone(),
@@ -78,8 +79,12 @@ impl IkeSa {
                 ke,
                 nonce,
                 notifies,
+                certreqs,
                 ..
-            } => (sa, ke, nonce, notifies),
+            } => {
+                self.peer_asked_cert = !certreqs.is_empty();
+                (sa, ke, nonce, notifies)
+            }
         };
         let Ok(proposal) = check_response(&self.offered, &chosen.proposals) else {
             return self.die(
@@ -117,6 +122,7 @@ impl IkeSa {
         }
         self.spi_r = header.spi_r;
         self.detect_nat(&notifies, header.spi_r);
+        self.note_peer_hashes(&notifies);
         self.float();
         self.nr = nr.data;
         self.init_response = bytes.to_vec();
@@ -208,6 +214,7 @@ impl IkeSa {
             );
         };
         self.detect_nat(&request.notifies, IkeSpi::ZERO);
+        self.note_peer_hashes(&request.notifies);
         self.spi_r = random_spi(ctx);
         self.ni = request.nonce.data;
         self.nr = ctx.random(NONCE_LEN);
@@ -237,6 +244,13 @@ impl IkeSa {
         if self.nat.supported {
             answer.extend(self.nat_notifies().map(Payload::Notify));
         }
+        // RFC 7427 4: announced back to a peer that announced its own.
+        if self.peer_hashes.is_some() {
+            answer.extend(self.hash_notify().map(Payload::Notify));
+        }
+        // RFC 7296 1.2, 3.7: the responder asks for a certificate here, the initiator in
+        // IKE_AUTH.
+        answer.extend(self.certreq().map(Payload::CertReq));
         self.send_response(ctx, ExchangeType::IKE_SA_INIT, header.message_id, &answer);
         self.state = State::InitDone;
     }

@@ -7,7 +7,7 @@ use crate::sa::window::Resend;
 use crate::sa::{Ctx, DownReason, IkeSa, Informing, State};
 use crate::wire::message::Payload;
 use crate::wire::rules::{Informational, Typed};
-use crate::wire::{ExchangeType, MessageId, delete};
+use crate::wire::{ExchangeType, MessageId, NotifyType, delete};
 
 use super::create_child::protocol_id;
 
@@ -28,6 +28,15 @@ impl IkeSa {
                 DownReason::DeletedByPeer
             };
             return self.die(ctx, reason);
+        }
+        if request
+            .notifies
+            .iter()
+            .any(|n| n.ty == NotifyType::AUTHENTICATION_FAILED)
+        {
+            // RFC 7296 2.21.2: the initiator did not accept our IKE_AUTH answer.
+            self.send_response(ctx, ExchangeType::INFORMATIONAL, id, &[]);
+            return self.die(ctx, DownReason::Refused(NotifyType::AUTHENTICATION_FAILED));
         }
         let ours_in_flight = match &self.informing {
             Some(Informing::DeleteChildren(spis)) => spis.clone(),

@@ -2,7 +2,8 @@
 //! processes its messages, initiator and responder halves side by side:
 //!
 //! - `ike_init`: IKE_SA_INIT, with INVALID_KE_PAYLOAD and COOKIE retries;
-//! - `ike_auth`: IKE_AUTH with pre-shared keys, and the first Child SA;
+//! - `ike_auth`: IKE_AUTH with pre-shared keys or certificates, and the first Child SA;
+//! - `pubkey`: the certificate half of authentication: hashes, CERTREQ, CERT, signatures;
 //! - `create_child`: CREATE_CHILD_SA for another Child SA or a Child SA rekey;
 //! - `rekey_ike`: CREATE_CHILD_SA replacing the IKE SA;
 //! - `child_install`: reserving SPIs, installing and removing Child SAs;
@@ -17,6 +18,7 @@ pub mod ike_init;
 pub mod informational;
 pub mod jobs;
 pub mod nat;
+pub mod pubkey;
 pub mod rekey_ike;
 
 use crate::crypto::encr::Encr;

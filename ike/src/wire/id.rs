@@ -74,6 +74,17 @@ impl Repr {
         }
     }
 
+    /// Whether `other` is the same identity: byte for byte, but distinguished names
+    /// attribute by attribute as strongSwan compares them ([`crate::auth::dn::equal`]).
+    pub fn matches(&self, other: &Repr) -> bool {
+        match (self.ty, other.ty) {
+            (IdType::ID_DER_ASN1_DN, IdType::ID_DER_ASN1_DN) => {
+                crate::auth::dn::equal(&self.data, &other.data)
+            }
+            _ => self == other,
+        }
+    }
+
     /// The address of an ID_IPV4_ADDR or ID_IPV6_ADDR identity.
     pub fn as_addr(&self) -> Option<IpAddr> {
         match self.ty {
@@ -121,11 +132,17 @@ impl PayloadBody for Repr {
     }
 }
 
-/// As strongSwan prints identities: addresses and names as text, others in hex.
+/// As strongSwan prints identities: addresses, names and distinguished names as text, others
+/// in hex.
 impl fmt::Display for Repr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(addr) = self.as_addr() {
             return write!(f, "{addr}");
+        }
+        if self.ty == IdType::ID_DER_ASN1_DN
+            && let Some(text) = crate::auth::dn::to_text(&self.data)
+        {
+            return f.write_str(&text);
         }
         match (self.ty, std::str::from_utf8(&self.data)) {
             (IdType::ID_FQDN | IdType::ID_RFC822_ADDR, Ok(text)) => f.write_str(text),

@@ -4,6 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# PKCS#1 and SEC1 forms of keys made before (step 1 runs it; `--traditional-only` alone).
+traditional() {
+	openssl pkey -inform DER -in rsa2048.pk8.der -outform DER -out rsa2048.pkcs1.der
+	for name in ecdsa-p256 ecdsa-p521; do
+		openssl pkey -inform DER -in "$name.pk8.der" -outform DER -out "$name.sec1.der"
+	done
+}
+if [[ "${1:-}" == "--traditional-only" ]]; then
+	traditional
+	exit 0
+fi
+
 if [[ "${1:-}" != "--verify-only" ]]; then
 	# 1. Keys: PKCS#8 DER private keys and SubjectPublicKeyInfo DER public keys. genpkey writes
 	#    RSA and EC keys in their traditional DER forms, so pkcs8 -topk8 converts them.
@@ -25,6 +37,9 @@ if [[ "${1:-}" != "--verify-only" ]]; then
 	for key in *.pk8.der; do
 		openssl pkey -inform DER -in "$key" -pubout -outform DER -out "${key%.pk8.der}.spki.der"
 	done
+	# The same keys in their traditional forms (pkey writes DER keys so), as strongSwan's rsa/ and ecdsa/ folders hold
+	# them: PKCS#1 RSAPrivateKey and SEC1 ECPrivateKey (with the curve and the public key).
+	traditional
 
 	# 2. Fixed octets, and OpenSSL's signatures over them for our verifier.
 	printf 'ikerd signed octets for the RFC 7427 cross-check\n' >octets.bin

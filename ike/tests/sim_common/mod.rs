@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ike::config::{Auth, ChildConfig, Connection};
+use ike::config::{Auth, ChildConfig, Connection, SendCert};
 use ike::crypto::Secret;
 use ike::endpoint::Command;
 use ike::kernel::{IpsecProtocol, Lifetime, Mode};
@@ -90,6 +90,8 @@ pub fn connection(
         }],
         dpd_delay: Duration::ZERO,
         rekey_time: Duration::from_secs(4 * 3600),
+        send_cert: SendCert::IfAsked,
+        send_certreq: true,
     }
 }
 
