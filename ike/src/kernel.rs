@@ -61,8 +61,9 @@ pub struct SaParams {
     pub mode: Mode,
     /// Ties the SA to its policies' templates.
     pub reqid: u32,
-    pub encr: Encr,
-    /// For an AEAD, the key followed by its salt.
+    /// None for AH.
+    pub encr: Option<Encr>,
+    /// For an AEAD, the key followed by its salt; empty for AH.
     pub encr_key: Secret,
     pub integ: Option<(Integ, Secret)>,
     /// UDP encapsulation (NAT-T, RFC 3948): source and destination ports.

@@ -468,3 +468,41 @@ fn kernel_expiries_rekey_on_soft_and_delete_on_hard() {
             .any(|e| matches!(e, Event::ChildDown { .. }))
     );
 }
+
+#[test]
+fn an_ah_child_sa_authenticates_only_and_rekeys_like_esp() {
+    let ah = |mut conn: ike::config::Connection| {
+        let child = &mut conn.children[0];
+        child.protocol = ike::kernel::IpsecProtocol::Ah;
+        child.proposals = vec![ike::wire::sa::Proposal {
+            number: 1,
+            protocol: ike::wire::ProtocolId::AH,
+            spi: vec![],
+            transforms: vec![
+                Transform::integ(ike::wire::IntegId::AUTH_HMAC_SHA2_256_128),
+                Transform::esn(ike::wire::EsnId::NO_ESN),
+            ],
+        }];
+        conn
+    };
+    let mut pair = established(18, ah(moon(PSK)), ah(sun(PSK)));
+    rekey_child(&mut pair, SUN);
+    run_flowing(&mut pair, Duration::from_secs(2));
+    assert_mirrored(&pair, 1, 3);
+    for peer in &pair.peers {
+        for sa in peer.kernel.sas.values() {
+            assert_eq!(sa.sa.protocol, ike::kernel::IpsecProtocol::Ah);
+            assert!(
+                sa.encr.is_none() && sa.encr_key.as_bytes().is_empty(),
+                "{sa:?}"
+            );
+            assert_eq!(sa.integ.as_ref().map(|(_, k)| k.as_bytes().len()), Some(32));
+        }
+        assert!(
+            peer.kernel
+                .policies
+                .iter()
+                .all(|p| p.protocol == ike::kernel::IpsecProtocol::Ah)
+        );
+    }
+}

@@ -12,7 +12,6 @@ use super::values;
 
 /// Child keys strongSwan defines that ikerd does not implement yet.
 const UNSUPPORTED: &[&str] = &[
-    "ah_proposals",
     "sha256_96",
     "rand_time",
     "rekey_bytes",
@@ -89,7 +88,7 @@ fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(Chil
     // swanctl.conf(5): a Child SA is rekeyed after 1h by default.
     let mut rekey = Duration::from_secs(3600);
     let (mut life, mut starts) = (None, false);
-    let mut esp = None;
+    let (mut esp, mut ah) = (None, None);
     for kv in &section.keys {
         let Some(value) = kv.value.as_deref() else {
             continue;
@@ -99,6 +98,10 @@ fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(Chil
             "remote_ts" => selectors(value).map(|ts| config.remote_ts = ts),
             "esp_proposals" => {
                 esp = Some(kv);
+                Ok(())
+            }
+            "ah_proposals" => {
+                ah = Some(kv);
                 Ok(())
             }
             "mode" => mode(value).map(|m| config.mode = m),
@@ -130,9 +133,26 @@ fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(Chil
         let key = format!("{path}.{}", sub.name);
         problems.push(Problem::new(&sub.at, &key, "unknown section".into()));
     }
-    match proposals::parse_list(esp.and_then(|kv| kv.value.as_deref()), Kind::Esp) {
+    // ah_proposals makes it an AH Child SA; both at once is not something ikerd does.
+    let (given, kind) = match (esp, ah) {
+        (Some(_), Some(kv)) => {
+            report(
+                problems,
+                kv,
+                path,
+                "AH together with ESP is not supported".into(),
+            );
+            (esp, Kind::Esp)
+        }
+        (None, Some(kv)) => {
+            config.protocol = ike::kernel::IpsecProtocol::Ah;
+            (Some(kv), Kind::Ah)
+        }
+        _ => (esp, Kind::Esp),
+    };
+    match proposals::parse_list(given.and_then(|kv| kv.value.as_deref()), kind) {
         Ok(list) => config.proposals = list,
-        Err(message) => match esp {
+        Err(message) => match given {
             Some(kv) => report(problems, kv, path, message),
             None => problems.push(Problem::new(&section.at, path, message)),
         },

@@ -10,6 +10,7 @@ use ike::wire::{EncrId, EsnId, IntegId, KeId, PrfId, ProtocolId, TransformType};
 pub enum Kind {
     Ike,
     Esp,
+    Ah,
 }
 
 /// The transform a keyword names, among those ikerd implements.
@@ -185,6 +186,7 @@ pub fn parse_list(value: Option<&str>, kind: Kind) -> Result<Vec<Proposal>, Stri
         // vici_config.c: without esp_proposals the AEAD proposal comes first; `default`
         // written out puts the classic one first, for IKE and ESP alike.
         None if kind == Kind::Esp => out.extend([esp_default_aead(), esp_default_classic()]),
+        None if kind == Kind::Ah => out.push(ah_default()),
         None => out.extend([ike_default(false), ike_default(true)]),
         Some(list) => {
             for item in list
@@ -193,10 +195,11 @@ pub fn parse_list(value: Option<&str>, kind: Kind) -> Result<Vec<Proposal>, Stri
                 .filter(|s| !s.is_empty())
             {
                 if item.eq_ignore_ascii_case("default") {
-                    out.extend(match kind {
-                        Kind::Ike => [ike_default(false), ike_default(true)],
-                        Kind::Esp => [esp_default_classic(), esp_default_aead()],
-                    });
+                    match kind {
+                        Kind::Ike => out.extend([ike_default(false), ike_default(true)]),
+                        Kind::Esp => out.extend([esp_default_classic(), esp_default_aead()]),
+                        Kind::Ah => out.push(ah_default()),
+                    }
                 } else {
                     out.push(parse_one(item, kind).map_err(|e| format!("'{item}': {e}"))?);
                 }
@@ -233,6 +236,7 @@ pub fn parse_one(text: &str, kind: Kind) -> Result<Proposal, String> {
         protocol: match kind {
             Kind::Ike => ProtocolId::IKE,
             Kind::Esp => ProtocolId::ESP,
+            Kind::Ah => ProtocolId::AH,
         },
         spi: Vec::new(),
         transforms,
@@ -278,6 +282,20 @@ fn check(transforms: &mut Vec<Transform>, kind: Kind) -> Result<(), String> {
         }
         // PRFs mean nothing to ESP: strongSwan drops them.
         Kind::Esp => transforms.retain(|t| t.ty != TransformType::PRF),
+        // AH authenticates only (RFC 4302).
+        Kind::Ah => {
+            transforms.retain(|t| t.ty != TransformType::PRF);
+            if has(transforms, TransformType::ENCR) {
+                return Err("AH proposals carry no encryption algorithm".into());
+            }
+            if !has(transforms, TransformType::INTEG) {
+                return Err("an integrity algorithm is required in AH proposals".into());
+            }
+            if !has(transforms, TransformType::ESN) {
+                transforms.push(Transform::esn(EsnId::NO_ESN));
+            }
+            return Ok(());
+        }
     }
     let encrs: Vec<bool> = transforms
         .iter()
@@ -380,6 +398,13 @@ fn esp_default_classic() -> Proposal {
     transforms.extend(DEFAULT_INTEG.map(Transform::integ));
     transforms.push(Transform::esn(EsnId::NO_ESN));
     proposal(ProtocolId::ESP, transforms)
+}
+
+/// AH `default`: the integrity algorithms of the classic ESP default, no ESN.
+fn ah_default() -> Proposal {
+    let mut transforms: Vec<Transform> = DEFAULT_INTEG.map(Transform::integ).to_vec();
+    transforms.push(Transform::esn(EsnId::NO_ESN));
+    proposal(ProtocolId::AH, transforms)
 }
 
 /// ESP `default`, AEAD: AES-GCM-16 128/256, no ESN.

@@ -541,3 +541,43 @@ fn the_example_configurations_load() {
         assert_eq!(loaded.start.len(), usize::from(host == "moon"), "{host}");
     }
 }
+
+#[test]
+fn ah_proposals_make_an_ah_child() {
+    let text = |child: &str| {
+        format!(
+            "connections {{ c {{\n local_addrs = 192.0.2.1\n remote_addrs = 192.0.2.2\n\
+             local {{ auth = psk }}\n remote {{ auth = psk }}\n\
+             children {{ c {{ {child} }} }}\n }} }}\n secrets {{ ike {{ secret = abc }} }}\n"
+        )
+    };
+    let path = Path::new("/etc/swanctl/swanctl.conf");
+    let loaded = load_str(path, &text("ah_proposals = sha256-sha1")).unwrap();
+    let child = &loaded.connections[0].children[0];
+    assert_eq!(child.protocol, ike::kernel::IpsecProtocol::Ah);
+    let p = &child.proposals[0];
+    assert_eq!(p.protocol, ProtocolId::AH);
+    let types: Vec<_> = p.transforms.iter().map(|t| (t.ty, t.id)).collect();
+    use ike::wire::{EsnId, IntegId, TransformType as T};
+    assert_eq!(
+        types,
+        [
+            (T::INTEG, IntegId::AUTH_HMAC_SHA2_256_128.0),
+            (T::INTEG, IntegId::AUTH_HMAC_SHA1_96.0),
+            (T::ESN, EsnId::NO_ESN.0)
+        ]
+    );
+    for (bad, why) in [
+        (
+            "ah_proposals = aes128-sha256",
+            "AH proposals carry no encryption algorithm",
+        ),
+        (
+            "ah_proposals = sha256\n esp_proposals = aes128-sha256",
+            "AH together with ESP",
+        ),
+    ] {
+        let error = load_str(path, &text(bad)).unwrap_err();
+        assert!(error.to_string().contains(why), "{bad}: {error}");
+    }
+}

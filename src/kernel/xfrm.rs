@@ -346,20 +346,31 @@ fn integrity(integ: Integ) -> Integrity {
 fn crypto(params: &SaParams) -> Result<Crypto, Failure> {
     let key = Key::from_slice(params.encr_key.as_bytes());
     Ok(match (params.encr, &params.integ) {
-        (Encr::AesGcm16 { .. }, _) => Crypto::Aead {
+        (None, Some((integ, integ_key))) if params.sa.protocol == core::IpsecProtocol::Ah => {
+            Crypto::Auth {
+                integrity: integrity(*integ),
+                key: Key::from_slice(integ_key.as_bytes()),
+            }
+        }
+        (None, _) => {
+            return Err(Failure::Inexpressible(
+                "an SA without an encryption algorithm that is not AH with integrity".into(),
+            ));
+        }
+        (Some(Encr::AesGcm16 { .. }), _) => Crypto::Aead {
             alg: Aead::AesGcm16,
             key,
         },
-        (Encr::ChaCha20Poly1305, _) => Crypto::Aead {
+        (Some(Encr::ChaCha20Poly1305), _) => Crypto::Aead {
             alg: Aead::ChaCha20Poly1305,
             key,
         },
-        (Encr::AesCbc { .. }, Some((integ, integ_key))) => Crypto::AesCbc {
+        (Some(Encr::AesCbc { .. }), Some((integ, integ_key))) => Crypto::AesCbc {
             key,
             integrity: integrity(*integ),
             integrity_key: Key::from_slice(integ_key.as_bytes()),
         },
-        (Encr::AesCbc { .. }, None) => {
+        (Some(Encr::AesCbc { .. }), None) => {
             return Err(Failure::Inexpressible(
                 "AES-CBC without an integrity algorithm".into(),
             ));

@@ -121,16 +121,16 @@ esp_spi() {
 }
 
 # wait_for_sas HOST COUNT SECONDS [exactly [SRC]]: waits until HOST has at least (or exactly)
-# COUNT ESP SAs (from SRC only, if given).
+# COUNT SAs, ESP or AH (from SRC only, if given).
 wait_for_sas() {
 	local host=$1 count=$2 tries=$(($3 * 10)) exact=${4:-} n
 	local from=(${5:+src "$5"})
 	for _ in $(seq "$tries"); do
-		n=$(ip_in "$host" xfrm state list "${from[@]}" proto esp | grep -c '^src ' || true)
+		n=$(ip_in "$host" xfrm state list "${from[@]}" | grep -c '^src ' || true)
 		if [ -n "$exact" ]; then [ "$n" -eq "$count" ] && return 0; else [ "$n" -ge "$count" ] && return 0; fi
 		sleep 0.1
 	done
-	fail "$host has $n ESP SAs after ${3}s; expected ${exact:+exactly }$count: $(ip_in "$host" xfrm state list proto esp | sed -nE 's/^src ([^ ]+) dst ([^ ]+).*/\1>\2/p; s/.* spi (0x[0-9a-f]+) reqid ([0-9]+).*/spi \1 reqid \2;/p' | tr '\n' ' ')"
+	fail "$host has $n SAs after ${3}s; expected ${exact:+exactly }$count: $(ip_in "$host" xfrm state list | sed -nE 's/^src ([^ ]+) dst ([^ ]+).*/\1>\2/p; s/.* spi (0x[0-9a-f]+) reqid ([0-9]+).*/spi \1 reqid \2;/p' | tr '\n' ' ')"
 }
 
 # test_pki TYPE: a CA and certificates for moon.example and sun.example (CN and a

@@ -14,8 +14,9 @@ use crate::error::{Error, Op, Result};
 use crate::types::{Counters, Lifetime, Limits, Mark, Mode, Proto, Selector, Spi};
 use crate::wire;
 
-/// XFRM_STATE_ESN and XFRM_STATE_AF_UNSPEC of linux/xfrm.h.
+/// XFRM_STATE_ESN, XFRM_STATE_ALIGN4 and XFRM_STATE_AF_UNSPEC of linux/xfrm.h.
 const XFRM_STATE_ESN: u8 = 128;
+const XFRM_STATE_ALIGN4: u8 = 64;
 const XFRM_STATE_AF_UNSPEC: u8 = 32;
 /// UDP_ENCAP_ESPINUDP of linux/udp.h: ESP in UDP per RFC 3948.
 const UDP_ENCAP_ESPINUDP: u16 = 2;
@@ -130,6 +131,11 @@ impl SaSpec {
             info.flags |= XFRM_STATE_AF_UNSPEC;
         } else {
             info.selector.family = info.family;
+        }
+        if self.id.proto == Proto::Ah && self.id.dst.is_ipv4() {
+            // RFC 4302 3.3.3.2.1: over IPv4 the ICV is padded to 32 bits, not the kernel's
+            // default of 64; strongSwan and every other peer pad to 32.
+            info.flags |= XFRM_STATE_ALIGN4;
         }
         let mut attrs = crypto_attrs(&self.crypto);
         // A window above 32 packets, or ESN, needs the bitmap form (XFRMA_REPLAY_ESN_VAL);

@@ -185,7 +185,8 @@ pub fn lower_nonce<'a>(a: &'a [u8], b: &'a [u8]) -> &'a [u8] {
 /// The algorithms of a chosen ESP/AH proposal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChildAlgorithms {
-    pub encr: Encr,
+    /// None for AH, which only authenticates.
+    pub encr: Option<Encr>,
     pub integ: Option<Integ>,
     pub esn: bool,
 }
@@ -193,12 +194,32 @@ pub struct ChildAlgorithms {
 impl ChildAlgorithms {
     /// Reads the chosen proposal; None when it names something we cannot install.
     pub fn of(proposal: &Proposal) -> Option<ChildAlgorithms> {
-        let (encr, integ) = crate::task::encr_integ(proposal)?;
+        let (encr, integ) = if proposal.protocol == crate::wire::ProtocolId::AH {
+            // RFC 4302: an integrity algorithm and nothing to encrypt with.
+            let has_encr = proposal
+                .transforms
+                .iter()
+                .any(|t| t.ty == TransformType::ENCR);
+            let integ = proposal
+                .transforms
+                .iter()
+                .find(|t| t.ty == TransformType::INTEG && t.id != 0)?;
+            let integ = Integ::from_id(crate::wire::IntegId(integ.id)).ok()?;
+            (!has_encr).then_some((None, Some(integ)))?
+        } else {
+            let (encr, integ) = crate::task::encr_integ(proposal)?;
+            (Some(encr), integ)
+        };
         let esn = proposal
             .transforms
             .iter()
             .any(|t| t.ty == TransformType::ESN && t.id == EsnId::ESN.0);
         Some(ChildAlgorithms { encr, integ, esn })
+    }
+
+    /// Bytes of encryption key material (with an AEAD's salt); none for AH.
+    pub fn encr_key_len(&self) -> usize {
+        self.encr.map_or(0, Encr::keymat_len)
     }
 
     pub fn integ_key_len(&self) -> usize {

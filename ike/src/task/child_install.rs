@@ -177,7 +177,7 @@ impl IkeSa {
             shared,
             ni,
             nr,
-            algorithms.encr.keymat_len(),
+            algorithms.encr_key_len(),
             algorithms.integ_key_len(),
         );
         let Ok(child_keys) = child_keys else {
