@@ -4,6 +4,7 @@
 //! Nothing else touches the sockets, netlink or the core: other tasks ask through [`Control`].
 
 pub mod control;
+mod news;
 pub mod socket;
 pub mod updown;
 pub mod view;
