@@ -608,15 +608,16 @@ impl IkeSa {
             .chain(self.children.iter().filter_map(|c| c.reap_at))
             .chain(self.keepalive_deadline())
             .min();
-        [
-            self.requests.deadline(),
-            dpd,
-            hold,
-            self.rekey_at,
-            child_rekey,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        // rekey_at means something only in these states (see its field); elsewhere a past one
+        // would ask for timeouts nothing acts on.
+        let timed = matches!(
+            self.state,
+            State::Established | State::Rekeyed | State::InitDone
+        );
+        let rekey = self.rekey_at.filter(|_| timed);
+        [self.requests.deadline(), dpd, hold, rekey, child_rekey]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
