@@ -99,6 +99,14 @@ fn with_certs(mut conn: Connection, ours: EndEntity, trusted: &Ca) -> Connection
     conn
 }
 
+/// Moon and sun with these certificates, both trusting `ca`.
+fn certified(moon_cert: EndEntity, sun_cert: EndEntity, ca: &Ca) -> (Connection, Connection) {
+    (
+        with_certs(moon(b""), moon_cert, ca),
+        with_certs(sun(b""), sun_cert, ca),
+    )
+}
+
 fn down(events: &[Event]) -> Option<DownReason> {
     events.iter().find_map(|e| match e {
         Event::IkeDown { reason, .. } => Some(reason.clone()),
@@ -178,13 +186,8 @@ fn tunnels_come_up_with_rsa_ecdsa_and_ed25519_certificates() {
 #[test]
 fn hashes_and_certreq_in_ike_sa_init() {
     let root = ca("ikerd test CA", Kind::EcdsaP256);
-    let moon_conn = with_certs(
-        moon(b""),
+    let (moon_conn, sun_conn) = certified(
         end_entity(&root, "moon.example", Kind::EcdsaP256, VALID),
-        &root,
-    );
-    let sun_conn = with_certs(
-        sun(b""),
         end_entity(&root, "sun.example", Kind::EcdsaP256, VALID),
         &root,
     );
@@ -323,13 +326,8 @@ fn certificates_go_when_asked_always_or_never() {
 fn a_certificate_from_another_ca_is_refused() {
     let root = ca("ikerd test CA", Kind::EcdsaP256);
     let other = ca("someone else's CA", Kind::EcdsaP256);
-    let moon_conn = with_certs(
-        moon(b""),
+    let (moon_conn, sun_conn) = certified(
         end_entity(&other, "moon.example", Kind::EcdsaP256, VALID),
-        &root,
-    );
-    let sun_conn = with_certs(
-        sun(b""),
         end_entity(&root, "sun.example", Kind::EcdsaP256, VALID),
         &root,
     );
@@ -339,13 +337,8 @@ fn a_certificate_from_another_ca_is_refused() {
 #[test]
 fn an_expired_certificate_is_refused() {
     let root = ca("ikerd test CA", Kind::Rsa);
-    let moon_conn = with_certs(
-        moon(b""),
+    let (moon_conn, sun_conn) = certified(
         end_entity(&root, "moon.example", Kind::Ed25519, (2020, 2025)),
-        &root,
-    );
-    let sun_conn = with_certs(
-        sun(b""),
         end_entity(&root, "sun.example", Kind::Ed25519, VALID),
         &root,
     );
@@ -355,13 +348,8 @@ fn an_expired_certificate_is_refused() {
 #[test]
 fn a_certificate_not_valid_yet_is_refused() {
     let root = ca("ikerd test CA", Kind::EcdsaP256);
-    let moon_conn = with_certs(
-        moon(b""),
+    let (moon_conn, sun_conn) = certified(
         end_entity(&root, "moon.example", Kind::EcdsaP256, (2030, 2040)),
-        &root,
-    );
-    let sun_conn = with_certs(
-        sun(b""),
         end_entity(&root, "sun.example", Kind::EcdsaP256, VALID),
         &root,
     );
@@ -372,13 +360,8 @@ fn a_certificate_not_valid_yet_is_refused() {
 #[test]
 fn an_identity_the_certificate_does_not_name_is_refused() {
     let root = ca("ikerd test CA", Kind::EcdsaP256);
-    let moon_conn = with_certs(
-        moon(b""),
+    let (moon_conn, sun_conn) = certified(
         end_entity(&root, "luna.example", Kind::EcdsaP256, VALID),
-        &root,
-    );
-    let sun_conn = with_certs(
-        sun(b""),
         end_entity(&root, "sun.example", Kind::EcdsaP256, VALID),
         &root,
     );
@@ -427,13 +410,8 @@ fn a_signature_by_another_key_is_refused() {
 fn the_initiator_refuses_a_bad_responder_certificate() {
     let root = ca("ikerd test CA", Kind::EcdsaP256);
     let other = ca("someone else's CA", Kind::EcdsaP256);
-    let moon_conn = with_certs(
-        moon(b""),
+    let (moon_conn, sun_conn) = certified(
         end_entity(&root, "moon.example", Kind::EcdsaP256, VALID),
-        &root,
-    );
-    let sun_conn = with_certs(
-        sun(b""),
         end_entity(&other, "sun.example", Kind::EcdsaP256, VALID),
         &root,
     );
