@@ -137,6 +137,20 @@ impl Running {
         }
     }
 
+    /// Runs Debian's swanctl with `args` against this ikerd: whether it succeeded, and what it
+    /// printed (standard output, then standard error).
+    fn swanctl(&self, args: &[&str]) -> (bool, String) {
+        let uri = format!("unix://{}", self.dir.join("vici").display());
+        let out = Command::new("swanctl")
+            .args(args)
+            .args(["--uri", &uri])
+            .output()
+            .expect("Debian's swanctl (strongswan-swanctl)");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    }
+
     fn signal(&self, signal: nix::sys::signal::Signal) {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         nix::sys::signal::kill(pid, signal).unwrap();
@@ -249,17 +263,7 @@ fn root_swanctl_installs_and_uninstalls_trap_policies() {
     let idle = trapped("a", "203.0.113.0/24").replace("start_action = trap", "start_action = none");
     let ikerd = Running::start("install", &config(&[idle]), &[]);
     assert!(ikerd.policies().is_empty());
-    let uri = format!("unix://{}", ikerd.dir.join("vici").display());
-    let swanctl = |args: &[&str]| {
-        let out = Command::new("swanctl")
-            .args(args)
-            .args(["--uri", &uri])
-            .output()
-            .expect("Debian's swanctl (strongswan-swanctl)");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        (out.status.success(), text)
-    };
+    let swanctl = |args: &[&str]| ikerd.swanctl(args);
     let (ok, text) = swanctl(&["--install", "--child", "a"]);
     assert!(ok, "{text}");
     ikerd.wait_policies(3);
@@ -271,5 +275,156 @@ fn root_swanctl_installs_and_uninstalls_trap_policies() {
     let (ok, text) = swanctl(&["--uninstall", "--child", "a"]);
     assert!(ok, "{text}");
     ikerd.wait_policies(0);
+    ikerd.stop();
+}
+
+/// A CA, and a certificate and key for moon.example, made with openssl in `dir`'s `x509ca/`,
+/// `x509/` and `pkcs8/` as swanctl(8) expects them.
+fn moon_pki(dir: &Path) {
+    for sub in ["x509", "x509ca", "pkcs8"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let script = "set -e
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out caKey.pem
+openssl req -x509 -new -key caKey.pem -days 30 -out x509ca/caCert.pem \
+  -subj '/O=ikerd test/CN=ikerd test CA' \
+  -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign,cRLSign
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out pkcs8/moonKey.pem
+printf 'subjectAltName = DNS:moon.example\nbasicConstraints = CA:false\n' > moon.ext
+openssl req -new -key pkcs8/moonKey.pem -subj '/O=ikerd test/CN=moon.example' -out moon.csr
+openssl x509 -req -in moon.csr -CA x509ca/caCert.pem -CAkey caKey.pem -CAserial ca.srl -CAcreateserial \
+  -days 30 -extfile moon.ext -out x509/moonCert.pem
+";
+    let out = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// swanctl's lines saying a load or unload failed (not those about its own plugins and
+/// folders).
+fn failures(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.contains("failed"))
+        .filter(|l| !l.starts_with("plugin '") && !l.starts_with("opening directory"))
+        .collect()
+}
+
+/// Everything `swanctl --load-all` loads: connections with a pre-shared key and with
+/// certificates, a secret, an authority and a pool.
+fn full_config(psk_peer: &str, with_cert: bool, secret_id: &str) -> String {
+    let cert = "  cert {
+    local_addrs = 127.0.0.1
+    remote_addrs = 127.0.0.3
+    local { auth = pubkey
+      certs = moonCert.pem
+      id = moon.example }
+    remote { auth = pubkey
+      id = sun.example
+      cacerts = caCert.pem }
+    children { host { mode = transport } }
+  }
+";
+    format!(
+        "connections {{
+  psk {{
+    local_addrs = 127.0.0.1
+    remote_addrs = {psk_peer}
+    proposals = aes256-sha256-x25519, aes128gcm16-prfsha256-ecp256
+    local {{ auth = psk
+      id = moon.example }}
+    remote {{ auth = psk
+      id = sun.example }}
+    children {{ net {{ local_ts = 198.51.100.0/24, 192.0.2.0/25
+        remote_ts = 203.0.113.0/24
+        esp_proposals = aes128gcm16, aes256-sha256 }} }}
+  }}
+{}}}
+secrets {{ {secret_id} {{ id = sun.example
+    secret = 0x00112233445566778899 }} }}
+authorities {{ test {{ cacert = caCert.pem }} }}
+pools {{ p {{ addrs = 10.3.0.0/24
+    dns = 192.0.2.53 }} }}
+",
+        if with_cert { cert } else { "" }
+    )
+}
+
+#[test]
+#[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
+fn root_swanctl_load_all_gives_what_ikerd_read_itself() {
+    // The folder Running::start uses, with the credentials in place before ikerd starts.
+    let dir = std::env::temp_dir().join(format!("ikerd-load-{}", std::process::id()));
+    moon_pki(&dir);
+    // ikerd reads the file and the credentials beside it itself.
+    let ikerd = Running::start("load", &full_config("127.0.0.2", true, "ike-sun"), &[]);
+    let conf = ikerd.dir.join("swanctl.conf");
+    let conf_arg = conf.to_str().unwrap();
+
+    // swanctl --load-all of the same file: everything loads, and nothing changes.
+    let (ok, text) = ikerd.swanctl(&["--load-all", "--file", conf_arg]);
+    assert!(ok && failures(&text).is_empty(), "{text}\n{}", ikerd.log());
+    for expected in [
+        "loaded certificate from",
+        "loaded ECDSA key from",
+        "loaded ike secret 'ike-sun'",
+        "loaded authority 'test'",
+        "loaded pool 'p'",
+        "loaded connection 'psk'",
+        "loaded connection 'cert'",
+        "successfully loaded 2 connections, 0 unloaded",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    ikerd.wait_log("2 connections, 0 new or changed", 1);
+
+    let (ok, certs) = ikerd.swanctl(&["--list-certs"]);
+    assert!(ok, "{certs}");
+    assert!(certs.contains("CN=moon.example"), "{certs}");
+    assert!(certs.contains("has private key"), "{certs}");
+    assert!(certs.contains("CN=ikerd test CA"), "{certs}");
+    let (ok, pools) = ikerd.swanctl(&["--list-pools"]);
+    assert!(
+        ok && pools.contains("p") && pools.contains("10.3.0.1"),
+        "{pools}"
+    );
+    let (ok, authorities) = ikerd.swanctl(&["--list-authorities"]);
+    assert!(ok && authorities.contains("test"), "{authorities}");
+
+    // The file changes: one connection goes, one changes, the secret is renamed. swanctl
+    // unloads what the file no longer has and ikerd applies only what changed.
+    write(&conf, &full_config("127.0.0.4", false, "ike-peer"));
+    let (ok, text) = ikerd.swanctl(&["--load-all", "--file", conf_arg]);
+    assert!(ok && failures(&text).is_empty(), "{text}\n{}", ikerd.log());
+    assert!(
+        text.contains("successfully loaded 1 connections, 1 unloaded"),
+        "{text}"
+    );
+    let (_, conns) = ikerd.swanctl(&["--list-conns"]);
+    assert!(conns.contains("127.0.0.4"), "{conns}");
+    assert!(!conns.contains("cert:"), "{conns}");
+    let (_, raw) = ikerd.swanctl(&["--load-creds", "--raw", "--file", conf_arg]);
+    assert!(
+        raw.contains("ike-peer") && !raw.contains("ike-sun"),
+        "{raw}"
+    );
+
+    // A connection with a mistake: swanctl says what is wrong, and nothing changes.
+    let bad = full_config("127.0.0.4", false, "ike-peer").replace("esp_proposals", "esp_proposal");
+    write(&conf, &bad);
+    let (ok, text) = ikerd.swanctl(&["--load-conns", "--file", conf_arg]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("loading connection 'psk' failed: connections.psk.children.net.esp_proposal: unknown key"),
+        "{text}"
+    );
+    let (_, after) = ikerd.swanctl(&["--list-conns"]);
+    assert_eq!(after, conns);
     ikerd.stop();
 }

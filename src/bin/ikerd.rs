@@ -52,8 +52,8 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-    let loaded = match ikerd::config::load_swanctl(&args.config) {
-        Ok(loaded) => loaded,
+    let store = match ikerd::config::Store::from_file(&args.config) {
+        Ok(store) => store,
         Err(errors) => {
             eprintln!("{errors}");
             return ExitCode::FAILURE;
@@ -63,11 +63,11 @@ fn main() -> ExitCode {
         println!(
             "{}: {} connections, no errors",
             args.config.display(),
-            loaded.connections.len()
+            store.connection_names().len()
         );
         return ExitCode::SUCCESS;
     }
-    match run(loaded, &args) {
+    match run(store, &args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ikerd: {e}");
@@ -76,7 +76,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(loaded: ikerd::config::Loaded, args: &Args) -> Result<(), String> {
+fn run(store: ikerd::config::Store, args: &Args) -> Result<(), String> {
     std::fs::create_dir_all(&args.run_dir)
         .map_err(|e| format!("run dir {}: {e}", args.run_dir.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -97,12 +97,14 @@ fn run(loaded: ikerd::config::Loaded, args: &Args) -> Result<(), String> {
             Err(e) => return Err(format!("cannot reach the kernel's XFRM interface: {e}")),
         }
         let mut daemon =
-            Daemon::new(loaded.connections, kernel, first_reqid).map_err(|e| e.to_string())?;
+            Daemon::new(store.connections(), kernel, first_reqid).map_err(|e| e.to_string())?;
+        let start = store.start();
+        daemon.set_store(store);
         let vici = Server::bind(&args.vici, daemon.control()).map_err(|e| format!("VICI: {e}"))?;
         tokio::spawn(vici.run());
         daemon.reload_from(args.config.clone());
         daemon.install_traps().await;
-        daemon.initiate(&loaded.start).await;
+        daemon.initiate(&start).await;
         daemon.serve().await.map_err(|e| e.to_string())
     })
 }

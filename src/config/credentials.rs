@@ -127,7 +127,11 @@ fn is_pem(bytes: &[u8]) -> bool {
 
 /// The first certificate of a PEM or DER file, checked to parse.
 fn read_cert(path: &Path) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    cert_from_bytes(std::fs::read(path).map_err(|e| e.to_string())?)
+}
+
+/// The first certificate of PEM or DER data (a file's contents), checked to parse.
+pub fn cert_from_bytes(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
     let der = if is_pem(&bytes) {
         CertificateDer::pem_slice_iter(&bytes)
             .next()
@@ -143,7 +147,14 @@ fn read_cert(path: &Path) -> Result<Vec<u8>, String> {
 
 /// A private key from a PEM or DER file: PKCS#8, PKCS#1 (RSA) or SEC1 (ECDSA).
 fn read_key(path: &Path) -> Result<PrivateKey, String> {
-    let bytes = Secret::new(std::fs::read(path).map_err(|e| e.to_string())?);
+    key_from_bytes(&Secret::new(
+        std::fs::read(path).map_err(|e| e.to_string())?,
+    ))
+}
+
+/// A private key from PEM or DER data (a file's contents): PKCS#8, PKCS#1 (RSA) or SEC1
+/// (ECDSA).
+pub fn key_from_bytes(bytes: &Secret) -> Result<PrivateKey, String> {
     if !is_pem(bytes.as_bytes()) {
         let der = bytes.as_bytes();
         return PrivateKey::from_pkcs8(der)
@@ -158,4 +169,18 @@ fn read_key(path: &Path) -> Result<PrivateKey, String> {
         _ => return Err("unknown private key form".into()),
     };
     key.map_err(|e| e.to_string())
+}
+
+/// A private key's identifier as VICI's `load-key`, `get-keys` and `unload-key` give it: the
+/// hex SHA-1 of its public key.
+pub fn key_id(key: &PrivateKey) -> String {
+    use ike::auth::PublicKey;
+    let public = key.public_key();
+    let bytes: &[u8] = match &public {
+        PublicKey::Rsa(der) => der,
+        PublicKey::Ecdsa(_, point) => point,
+        PublicKey::Ed25519(raw) => raw,
+    };
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }

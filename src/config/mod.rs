@@ -13,6 +13,7 @@ pub mod identity;
 pub mod proposals;
 pub mod secrets;
 pub mod settings;
+pub mod store;
 pub mod swanctl;
 pub mod tree;
 mod values;
@@ -23,6 +24,7 @@ use std::path::Path;
 use ike::config::Connection;
 
 pub use secrets::{Secrets, SharedKey};
+pub use store::Store;
 pub use swanctl::Loaded;
 pub use tree::{Location, Problem};
 

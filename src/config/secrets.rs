@@ -119,7 +119,7 @@ fn shared_key(section: &Section, path: &str, problems: &mut Vec<Problem>) -> Opt
     })
 }
 
-fn owner(text: &str) -> Result<Identity, String> {
+pub(crate) fn owner(text: &str) -> Result<Identity, String> {
     let id = identity::parse(text)?;
     match &id {
         Identity::Id(_) => identity::check_usable(text, &id).map(|()| id),

@@ -56,14 +56,9 @@ pub fn interpret(root: &Section, creds: &Credentials, problems: &mut Problems) -
                 for kv in &section.keys {
                     report(problems, kv, "connections", "unknown key");
                 }
-                for conn in &section.sections {
-                    if let Some((conn, start)) = connection(conn, &secrets, creds, problems) {
-                        if !start.is_empty() {
-                            out.start.push(conn.name.clone());
-                        }
-                        out.connections.push(conn);
-                    }
-                }
+                let loaded = connections(&section.sections, &secrets, creds, problems);
+                out.connections.extend(loaded.connections);
+                out.start.extend(loaded.start);
             }
             "secrets" => {}
             // Empty sections are harmless: Debian's default swanctl.conf has them.
@@ -80,6 +75,26 @@ pub fn interpret(root: &Section, creds: &Credentials, problems: &mut Problems) -
         }
     }
     out.secrets = secrets;
+    out
+}
+
+/// Interprets `connections` subsections (resolved) with the given secrets and credentials:
+/// the connections that are right, in order; `secrets` is left empty.
+pub fn connections(
+    sections: &[Section],
+    secrets: &Secrets,
+    creds: &Credentials,
+    problems: &mut Vec<Problem>,
+) -> Loaded {
+    let mut out = Loaded::default();
+    for conn in sections {
+        if let Some((conn, start)) = connection(conn, secrets, creds, problems) {
+            if !start.is_empty() {
+                out.start.push(conn.name.clone());
+            }
+            out.connections.push(conn);
+        }
+    }
     out
 }
 

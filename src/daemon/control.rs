@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::config::Store;
 use ike::config::Connection;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -30,6 +31,17 @@ pub(super) enum Request {
     Rekey(Selector, oneshot::Sender<Result<u32, String>>),
     /// Install (true) or remove the trap policies of a child.
     Trap(Selector, bool, oneshot::Sender<Result<(), String>>),
+    /// Work on the configuration; the connections it changed are applied after.
+    Store(StoreJob),
+}
+
+/// Work on the daemon's configuration, run in its loop.
+pub(super) struct StoreJob(pub Box<dyn FnOnce(&mut Store) + Send>);
+
+impl std::fmt::Debug for StoreJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreJob")
+    }
 }
 
 /// Which SAs a command means; what is not given matches any.
@@ -188,6 +200,20 @@ impl Control {
     /// connection `selector.ike` or whichever connection has a child of that name.
     pub async fn trap(&self, selector: Selector, install: bool) -> Option<Result<(), String>> {
         self.ask(|tx| Request::Trap(selector, install, tx)).await
+    }
+
+    /// Runs `work` on the daemon's configuration and answers what it returns. Connections
+    /// it loads, changes or unloads are applied at once, as a reload applies them.
+    pub async fn with_store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store) -> T + Send + 'static,
+    ) -> Option<T> {
+        self.ask(|tx| {
+            Request::Store(StoreJob(Box::new(move |store: &mut Store| {
+                drop(tx.send(work(store)));
+            })))
+        })
+        .await
     }
 
     /// The daemon's news from now on.

@@ -25,6 +25,7 @@ use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, info, warn};
 
 pub use self::control::{Control, News, Stats};
+use crate::config::Store;
 use crate::kernel::KernelBackend;
 use ike::task::nat::NAT_T_PORT;
 
@@ -77,6 +78,8 @@ pub struct Daemon<K: KernelBackend> {
     received_tx: mpsc::Sender<Received>,
     /// The updown scripts' runner, started with the first script.
     updown: Option<mpsc::Sender<updown::Run>>,
+    /// The configuration: what the endpoint's connections come from.
+    store: Store,
 }
 
 impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
@@ -110,6 +113,8 @@ impl<K: KernelBackend> Daemon<K> {
             Box::new(OsRandom(ring::rand::SystemRandom::new())),
         );
         let addrs: Vec<std::net::IpAddr> = connections.iter().map(|c| c.local_addr).collect();
+        let mut store = Store::with_connections(connections.clone());
+        store.take_changed();
         for conn in connections {
             endpoint.add_connection(conn);
         }
@@ -133,6 +138,7 @@ impl<K: KernelBackend> Daemon<K> {
             config: None,
             received_tx: tx,
             updown: None,
+            store,
         };
         for ip in addrs {
             daemon.listen(ip)?;
@@ -269,38 +275,59 @@ impl<K: KernelBackend> Daemon<K> {
         self.config = Some(path);
     }
 
+    /// Takes the configuration the daemon's connections came from, for VICI's load commands to
+    /// change (the connections given to [`Daemon::new`] are its connections).
+    pub fn set_store(&mut self, mut store: Store) {
+        store.take_changed();
+        self.store = store;
+    }
+
     /// SIGHUP: reads the configuration again and applies what changed. Tunnels whose
     /// connection is unchanged are not touched; changed or removed ones are closed, and new or
     /// changed ones take their start actions. A configuration with errors changes nothing.
+    /// Whatever VICI clients loaded is replaced by the file's contents.
     pub async fn reload(&mut self) {
         let Some(path) = self.config.clone() else {
             return warn!("SIGHUP: no configuration file to read again");
         };
-        let loaded = match crate::config::load_swanctl(&path) {
-            Ok(loaded) => loaded,
+        match Store::from_file(&path) {
+            Ok(store) => {
+                self.store = store;
+                info!("reloading {}", path.display());
+                self.apply_store().await;
+            }
             Err(errors) => {
                 for line in errors.to_string().lines() {
                     warn!("reload: {line}");
                 }
-                return warn!(
+                warn!(
                     "reload: {} has errors; the running configuration stays",
                     path.display()
                 );
             }
-        };
-        for conn in &loaded.connections {
+        }
+    }
+
+    /// Hands the store's connections to the endpoint if they changed: unchanged tunnels are
+    /// not touched, changed or removed ones are closed, and new or changed ones take their
+    /// start actions.
+    async fn apply_store(&mut self) {
+        if !self.store.take_changed() {
+            return;
+        }
+        let connections = self.store.connections();
+        for conn in &connections {
             if let Err(e) = self.listen(conn.local_addr) {
-                warn!("reload: {e}");
+                warn!("{}: {e}", conn.name);
             }
         }
-        let total = loaded.connections.len();
+        let total = connections.len();
         let (outputs, changed) = self
             .endpoint
-            .update_connections(Instant::now(), loaded.connections);
+            .update_connections(Instant::now(), connections);
         self.carry_out(outputs).await;
         info!(
-            "reloaded {}: {} connections, {} new or changed{}",
-            path.display(),
+            "{} connections, {} new or changed{}",
             total,
             changed.len(),
             if changed.is_empty() {
@@ -310,8 +337,9 @@ impl<K: KernelBackend> Daemon<K> {
             }
         );
         self.install_traps_of(&changed).await;
-        let start: Vec<String> = loaded
-            .start
+        let start: Vec<String> = self
+            .store
+            .start()
             .into_iter()
             .filter(|name| changed.contains(name))
             .collect();

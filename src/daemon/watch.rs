@@ -134,6 +134,10 @@ impl<K: KernelBackend> Daemon<K> {
                 let answer = self.trap(&selector, install).await;
                 drop(reply.send(answer));
             }
+            R::Store(work) => {
+                (work.0)(&mut self.store);
+                self.apply_store().await;
+            }
             R::Initiate(initiate) => self.initiate_for(initiate).await,
             R::Terminate(terminate) => self.terminate_for(terminate).await,
         }

@@ -5,6 +5,7 @@
 pub mod conns;
 mod drive;
 mod host;
+pub mod load;
 pub mod query;
 pub mod sas;
 pub mod server;

@@ -26,7 +26,7 @@ use tokio::time::timeout;
 use tracing::{debug, info, warn};
 
 use super::wire::{self, Message, Packet, PacketType, RawPacket};
-use super::{conns, drive, query, sas};
+use super::{conns, drive, load, query, sas};
 use crate::daemon::{Control, News};
 
 /// Where strongSwan's charon listens, and so where swanctl looks first.
@@ -421,10 +421,13 @@ impl Client {
             "terminate" => drive::terminate(self, stream, request).await?,
             "rekey" => drive::rekey(self, request).await,
             "install" | "uninstall" => drive::trap(self, request, name == "install").await,
-            _ => {
-                debug!("vici client {}: command {name} not served", self.id);
-                return Ok(Packet::CmdUnknown);
-            }
+            _ => match load::command(self, stream, name, request).await? {
+                Some(response) => response,
+                None => {
+                    debug!("vici client {}: command {name} not served", self.id);
+                    return Ok(Packet::CmdUnknown);
+                }
+            },
         };
         Ok(Packet::CmdResponse(response))
     }
