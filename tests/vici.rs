@@ -124,7 +124,7 @@ async fn unknown_commands_and_events() {
     let path = socket_path("unknown");
     with_daemon(&path, Duration::from_secs(10), async {
         let mut client = UnixStream::connect(&path).await.unwrap();
-        send(&mut client, &request("list-certs")).await;
+        send(&mut client, &request("get-algorithms")).await;
         assert_eq!(receive(&mut client).await, Packet::CmdUnknown);
         // Served, with nothing to list.
         send(&mut client, &request("list-sas")).await;
