@@ -522,3 +522,42 @@ fn pool_range(text: &str) -> Result<(IpAddr, u128), String> {
 pub fn vici_at() -> Location {
     Location::new(Path::new("vici"), 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pools_are_subnets_without_network_and_broadcast_or_ranges() {
+        let ok = |t: &str| pool_range(t).map(|(b, n)| (b.to_string(), n));
+        assert_eq!(ok("10.3.0.0/24"), Ok(("10.3.0.1".into(), 254)));
+        assert_eq!(ok("10.3.0.77/24"), Ok(("10.3.0.1".into(), 254)));
+        assert_eq!(ok("10.3.0.5/32"), Ok(("10.3.0.5".into(), 1)));
+        assert_eq!(ok("10.3.0.4/31"), Ok(("10.3.0.4".into(), 2)));
+        assert_eq!(ok("10.3.0.5-10.3.0.20"), Ok(("10.3.0.5".into(), 16)));
+        assert_eq!(ok("2001:db8::/120"), Ok(("2001:db8::1".into(), 254)));
+        for bad in [
+            "10.3.0.0",
+            "10.3.0.0/33",
+            "10.3.0.9-10.3.0.1",
+            "10.3.0.1-2001:db8::1",
+            "x/8",
+        ] {
+            assert!(pool_range(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn authorities_and_pools_in_the_file_are_checked() {
+        let text = "authorities { ca { crl_uris = http://ca.example/crl } }\npools { p { adrs = 10.0.0.0/8 } }\n";
+        let e = Store::from_str(Path::new("swanctl.conf"), text).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "swanctl.conf:1: authorities.ca.crl_uris: not supported yet\n\
+             swanctl.conf:2: pools.p.adrs: unknown key"
+        );
+        let store =
+            Store::from_str(Path::new("s.conf"), "pools { p { addrs = 10.0.0.0/30 } }").unwrap();
+        assert_eq!(store.pools()[0].size, 2);
+    }
+}

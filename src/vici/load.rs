@@ -407,3 +407,118 @@ fn list_cert(cert: &HeldCert) -> Message {
     }
     m.with_value("data", cert.der.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const FILE: &str = "connections {
+  gw {
+    local_addrs = 192.0.2.1
+    remote_addrs = 198.51.100.1
+    proposals = aes256-sha256-x25519, aes128gcm16-prfsha256-ecp256
+    local { auth = psk
+      id = moon.example }
+    remote { auth = psk
+      id = sun.example }
+    children { net { local_ts = 192.0.2.0/25, 192.0.2.128/25
+        remote_ts = 203.0.113.0/24
+        start_action = start } }
+  }
+}
+secrets { ike-1 { id = sun.example
+  secret = 0x00112233 } }
+";
+
+    /// The `load-conn` and `load-shared` requests swanctl makes of [`FILE`].
+    fn as_swanctl_sends() -> (Message, Message) {
+        let children = Message::new().with_section(
+            "net",
+            Message::new()
+                .with_list("local_ts", ["192.0.2.0/25", "192.0.2.128/25"])
+                .with_list("remote_ts", ["203.0.113.0/24"])
+                .with_value("start_action", "start"),
+        );
+        let conn = Message::new()
+            .with_list("local_addrs", ["192.0.2.1"])
+            .with_list("remote_addrs", ["198.51.100.1"])
+            .with_list(
+                "proposals",
+                ["aes256-sha256-x25519", "aes128gcm16-prfsha256-ecp256"],
+            )
+            .with_section(
+                "local",
+                Message::new()
+                    .with_value("auth", "psk")
+                    .with_value("id", "moon.example"),
+            )
+            .with_section(
+                "remote",
+                Message::new()
+                    .with_value("auth", "psk")
+                    .with_value("id", "sun.example"),
+            )
+            .with_section("children", children);
+        let shared = Message::new()
+            .with_value("id", "ike-1")
+            .with_value("type", "IKE")
+            .with_value("data", vec![0x00, 0x11, 0x22, 0x33])
+            .with_list("owners", ["sun.example"]);
+        (Message::new().with_section("gw", conn), shared)
+    }
+
+    #[test]
+    fn a_connection_loaded_over_vici_equals_the_one_read_from_the_file() {
+        let from_file = Store::from_str(Path::new("/etc/swanctl/swanctl.conf"), FILE).unwrap();
+        let (conn, shared) = as_swanctl_sends();
+        let mut store = Store::default();
+        let owners: Vec<String> = vec!["sun.example".into()];
+        let data = Secret::new(shared.value("data").unwrap().0.clone());
+        store.load_shared("ike-1", data, &owners).unwrap();
+        let (section, blobs) = single_section(&conn, "connection").unwrap();
+        store.load_conn(&section, &blobs).unwrap();
+        assert_eq!(store.connections(), from_file.connections());
+        assert_eq!(store.start(), ["gw"]);
+        assert_eq!(store.shared_ids(), from_file.shared_ids());
+
+        // Another secret makes another connection: the PSK is part of it.
+        let mut other = Store::default();
+        let data = Secret::new(vec![9; 4]);
+        other.load_shared("ike-1", data, &owners).unwrap();
+        other.load_conn(&section, &blobs).unwrap();
+        assert_ne!(other.connections(), from_file.connections());
+    }
+
+    #[test]
+    fn a_wrong_connection_changes_nothing_and_says_where() {
+        let mut store = Store::from_str(Path::new("swanctl.conf"), FILE).unwrap();
+        store.take_changed();
+        let before = store.connections();
+        let (conn, _) = as_swanctl_sends();
+        let mut wrong = conn.clone();
+        let Item::Section(gw) = &mut wrong.items[0].1 else {
+            unreachable!()
+        };
+        gw.push("rekey_tme", Item::Value("1h".into()));
+        let (section, blobs) = single_section(&wrong, "connection").unwrap();
+        let e = store.load_conn(&section, &blobs).unwrap_err();
+        assert_eq!(config_error(&e), "connections.gw.rekey_tme: unknown key");
+        assert_eq!(store.connections(), before);
+        assert!(!store.take_changed());
+
+        // Binary where text belongs.
+        let mut binary = conn;
+        let Item::Section(gw) = &mut binary.items[0].1 else {
+            unreachable!()
+        };
+        gw.push("version", Item::Value(Value(vec![0xff, 0xfe])));
+        let e = single_section(&binary, "connection").unwrap_err();
+        assert_eq!(e, "connections.gw.version: value is not text");
+        assert!(single_section(&Message::new(), "connection").is_err());
+        assert!(store.unload_conn("nope").is_err());
+        store.unload_conn("gw").unwrap();
+        assert!(store.connections().is_empty() && store.take_changed());
+    }
+}
