@@ -348,6 +348,24 @@ fn root_swanctl_initiates_lists_rekeys_and_terminates_a_tunnel() {
         Some("DELETED")
     );
 
+    // The Child SA alone: its IKE SA stays up on both sides.
+    let child_down = ok(moon, &["--terminate", "--child", "net"]);
+    assert!(
+        child_down.contains("terminate completed successfully")
+            && child_down.contains("[CHD] deleting CHILD_SA net{"),
+        "{child_down}"
+    );
+    let (moon_left, _) = eventually("no Child SA on either side", || {
+        let (m, s) = (list_sas(moon)?, list_sas(sun)?);
+        (m.children.is_empty() && s.children.is_empty()).then_some((m, s))
+    });
+    assert_eq!(moon_left.ike_spis, moon_sas.ike_spis);
+    let (name, child_gone) = events.event();
+    assert_eq!(name, "child-updown");
+    assert!(child_gone.str("up").is_none());
+    let none = swanctl(moon, &["--terminate", "--child", "net"]);
+    assert!(!none.status.success());
+
     // Down, on both sides.
     let down = ok(moon, &["--terminate", "--ike", "gw"]);
     assert!(

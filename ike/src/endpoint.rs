@@ -41,6 +41,9 @@ pub enum Command {
     Initiate { connection: String },
     /// Close every IKE SA of the connection.
     Terminate { connection: String },
+    /// Delete one Child SA of the connection (the one we receive on `spi_in`); its IKE SA
+    /// stays.
+    TerminateChild { connection: String, spi_in: u32 },
     /// Rekey the connection's Child SAs of this name (all of them with None).
     RekeyChild {
         connection: String,
@@ -562,6 +565,13 @@ impl Endpoint {
                         .collect();
                     for spi in spis {
                         sa.queue(ctx, Job::RekeyChild(spi));
+                    }
+                })
+            }
+            Command::TerminateChild { connection, spi_in } => {
+                self.for_each_sa(now, &connection, |sa, ctx| {
+                    if sa.children.iter().any(|c| c.spi_in == spi_in && !c.rekeyed) {
+                        sa.queue(ctx, Job::DeleteChild(spi_in));
                     }
                 })
             }

@@ -35,6 +35,14 @@ pub(super) enum Waiter {
         log: mpsc::Sender<LogLine>,
         done: oneshot::Sender<Result<u32, String>>,
     },
+    TerminateChildren {
+        /// Our SPI of each one's IKE SA, and the inbound SPIs of the Child SAs still to go.
+        ike: Vec<IkeSpi>,
+        spis_in: Vec<u32>,
+        matches: u32,
+        log: mpsc::Sender<LogLine>,
+        done: oneshot::Sender<Result<u32, String>>,
+    },
 }
 
 impl Waiter {
@@ -42,6 +50,7 @@ impl Waiter {
         match self {
             Waiter::Initiate { done, .. } => done.is_closed(),
             Waiter::Terminate { done, .. } => done.is_closed(),
+            Waiter::TerminateChildren { done, .. } => done.is_closed(),
         }
     }
 
@@ -53,12 +62,15 @@ impl Waiter {
                 connection: c, spi, ..
             } => c == connection && spi.is_none_or(|s| spis.is_empty() || spis.contains(&s)),
             Waiter::Terminate { spis: mine, .. } => spis.iter().any(|s| mine.contains(s)),
+            Waiter::TerminateChildren { ike, .. } => spis.iter().any(|s| ike.contains(s)),
         }
     }
 
     fn log(&self, line: &LogLine) {
         let log = match self {
-            Waiter::Initiate { log, .. } | Waiter::Terminate { log, .. } => log,
+            Waiter::Initiate { log, .. }
+            | Waiter::Terminate { log, .. }
+            | Waiter::TerminateChildren { log, .. } => log,
         };
         // A client that does not keep up misses lines; the loop never waits for one.
         let _ = log.try_send(line.clone());
@@ -323,10 +335,7 @@ impl<K: KernelBackend> Daemon<K> {
             return;
         }
         if selector.child.is_some() || selector.child_id.is_some() {
-            let _ = done.send(Err(
-                "terminating a Child SA alone is not supported yet: terminate its IKE SA".into(),
-            ));
-            return;
+            return self.terminate_children(selector, log, done).await;
         }
         let Daemon { endpoint, ids, .. } = self;
         // A replaced IKE SA goes with its successor, and quietly.
@@ -376,6 +385,60 @@ impl<K: KernelBackend> Daemon<K> {
             let outputs = self
                 .endpoint
                 .handle_command(now, Command::Terminate { connection });
+            self.carry_out(outputs).await;
+        }
+    }
+
+    /// Deletes the Child SAs `selector` names (by `child` or `child_id`, within its `ike` and
+    /// `ike_id`); their IKE SAs stay.
+    async fn terminate_children(
+        &mut self,
+        selector: Selector,
+        log: mpsc::Sender<LogLine>,
+        done: oneshot::Sender<Result<u32, String>>,
+    ) {
+        let now = Instant::now();
+        let Daemon { endpoint, ids, .. } = self;
+        let mut matched = Vec::new();
+        for sa in endpoint.ike_sas() {
+            if sa.state != State::Established
+                || selector.ike.as_ref().is_some_and(|n| *n != sa.conn.name)
+                || selector
+                    .ike_id
+                    .is_some_and(|id| ids.ike(sa.local_spi()) != id)
+            {
+                continue;
+            }
+            for child in sa.children.iter().filter(|c| !c.rekeyed) {
+                let id = ids.child(sa.local_spi(), child.spi_in);
+                if selector.child.as_ref().is_some_and(|n| *n != child.name)
+                    || selector.child_id.is_some_and(|want| want != id)
+                {
+                    continue;
+                }
+                let view = view::ike_view(ids, sa, now);
+                let text = format!(
+                    "deleting CHILD_SA {}{{{id}}} with SPIs {:08x}_i {:08x}_o",
+                    child.name, child.spi_in, child.spi_out
+                );
+                let _ = log.try_send(line("CHD", Some(&view), text));
+                matched.push((sa.conn.name.clone(), sa.local_spi(), child.spi_in));
+            }
+        }
+        if matched.is_empty() {
+            let _ = done.send(Err("no matching SAs to terminate found".into()));
+            return;
+        }
+        self.waiters.push(Waiter::TerminateChildren {
+            ike: matched.iter().map(|(_, ike, _)| *ike).collect(),
+            spis_in: matched.iter().map(|(_, _, spi)| *spi).collect(),
+            matches: matched.len() as u32,
+            log,
+            done,
+        });
+        for (connection, _, spi_in) in matched {
+            let command = Command::TerminateChild { connection, spi_in };
+            let outputs = self.endpoint.handle_command(now, command);
             self.carry_out(outputs).await;
         }
     }
@@ -498,6 +561,29 @@ impl<K: KernelBackend> Daemon<K> {
                     }
                     Waiter::Terminate {
                         spis,
+                        matches,
+                        log,
+                        done,
+                    }
+                }
+                (
+                    Waiter::TerminateChildren {
+                        ike,
+                        mut spis_in,
+                        matches,
+                        log,
+                        done,
+                    },
+                    Event::ChildDown { spi_in, .. },
+                ) => {
+                    spis_in.retain(|s| s != spi_in);
+                    if spis_in.is_empty() {
+                        let _ = done.send(Ok(matches));
+                        continue;
+                    }
+                    Waiter::TerminateChildren {
+                        ike,
+                        spis_in,
                         matches,
                         log,
                         done,
