@@ -264,9 +264,22 @@ fn root_swanctl_installs_and_uninstalls_trap_policies() {
     let ikerd = Running::start("install", &config(&[idle]), &[]);
     assert!(ikerd.policies().is_empty());
     let swanctl = |args: &[&str]| ikerd.swanctl(args);
+    let (ok, text) = swanctl(&["--list-pols"]);
+    assert!(ok && !text.contains("a/a"), "{text}");
     let (ok, text) = swanctl(&["--install", "--child", "a"]);
     assert!(ok, "{text}");
     ikerd.wait_policies(3);
+    let (ok, text) = swanctl(&["--list-pols"]);
+    assert!(ok, "{text}");
+    for expected in [
+        "a/a, TUNNEL",
+        "local:  198.51.100.0/24",
+        "remote: 203.0.113.0/24",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    let (_, text) = swanctl(&["--list-pols", "--drop"]);
+    assert!(!text.contains("a/a"), "{text}");
     let (ok, text) = swanctl(&["--install", "--child", "nope"]);
     assert!(
         !ok && text.contains("configuration name not found"),

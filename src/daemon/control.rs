@@ -11,7 +11,7 @@ use crate::config::Store;
 use ike::config::Connection;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use super::view::{ChildView, IkeView};
+pub use super::view::{ChildView, IkeView, TrapView};
 
 /// Requests the daemon may queue before senders wait.
 pub(super) const QUEUE: usize = 64;
@@ -26,6 +26,7 @@ pub(super) enum Request {
     Stats(oneshot::Sender<Stats>),
     ListSas(Selector, oneshot::Sender<Vec<IkeView>>),
     ListConns(oneshot::Sender<Vec<Connection>>),
+    ListTraps(oneshot::Sender<Vec<TrapView>>),
     Initiate(Initiate),
     Terminate(Terminate),
     Rekey(Selector, oneshot::Sender<Result<u32, String>>),
@@ -154,6 +155,11 @@ impl Control {
     /// The configured connections, in their order.
     pub async fn list_conns(&self) -> Option<Vec<Connection>> {
         self.ask(Request::ListConns).await
+    }
+
+    /// The installed trap policies, by connection and child.
+    pub async fn list_traps(&self) -> Option<Vec<TrapView>> {
+        self.ask(Request::ListTraps).await
     }
 
     /// Starts a connection; its log lines come on `log` until `done` is answered.

@@ -345,3 +345,13 @@ mod tests {
         assert_eq!(ids.len(), (0, 0));
     }
 }
+
+/// An installed trap, as VICI's `list-policies` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrapView {
+    pub connection: String,
+    pub child: String,
+    pub mode: ike::kernel::Mode,
+    pub local_ts: Vec<TrafficSelector>,
+    pub remote_ts: Vec<TrafficSelector>,
+}

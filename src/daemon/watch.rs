@@ -134,6 +134,25 @@ impl<K: KernelBackend> Daemon<K> {
             R::ListConns(reply) => {
                 drop(reply.send(self.endpoint.connections().cloned().collect()));
             }
+            R::ListTraps(reply) => {
+                let mut traps = Vec::new();
+                for (connection, child) in self.endpoint.traps() {
+                    let conn = self.endpoint.connections().find(|c| c.name == connection);
+                    let config =
+                        conn.and_then(|c| Some((c, c.children.iter().find(|x| x.name == child)?)));
+                    if let Some((conn, config)) = config {
+                        traps.push(view::TrapView {
+                            connection: connection.to_owned(),
+                            child: child.to_owned(),
+                            mode: config.mode,
+                            local_ts: config.local_selectors(conn.local_addr),
+                            remote_ts: config.remote_selectors(conn.remote_addr),
+                        });
+                    }
+                }
+                traps.sort_by(|a, b| (&a.connection, &a.child).cmp(&(&b.connection, &b.child)));
+                drop(reply.send(traps));
+            }
             R::Rekey(selector, reply) => {
                 let (commands, answer) = self.rekey(&selector);
                 for command in commands {

@@ -215,3 +215,18 @@ pub fn log(line: &LogLine) -> Message {
 #[cfg(test)]
 #[path = "sas_tests.rs"]
 mod tests;
+
+/// A `list-policy` event for a trap: `<connection>/<child>` with its mode and selectors.
+pub fn list_policy(trap: &crate::daemon::control::TrapView) -> Message {
+    let mode = match trap.mode {
+        ike::kernel::Mode::Tunnel => "TUNNEL",
+        ike::kernel::Mode::Transport => "TRANSPORT",
+    };
+    let policy = Message::new()
+        .with_value("child", trap.child.clone())
+        .with_value("ike", trap.connection.clone())
+        .with_value("mode", mode)
+        .with_list("local-ts", selectors(&trap.local_ts))
+        .with_list("remote-ts", selectors(&trap.remote_ts));
+    Message::new().with_section(format!("{}/{}", trap.connection, trap.child), policy)
+}

@@ -413,6 +413,22 @@ impl Client {
                 }
                 None => gone(),
             },
+            "list-policies" => match self.control.list_traps().await {
+                Some(traps) => {
+                    // ikerd installs no drop or pass policies: only traps are listed.
+                    let wanted = |key: &str| request.str(key).is_some_and(|v| v == "yes");
+                    let (ike, child) = (request.str("ike"), request.str("child"));
+                    let traps = traps.iter().filter(|_| wanted("trap")).filter(|t| {
+                        ike.is_none_or(|n| n == t.connection) && child.is_none_or(|n| n == t.child)
+                    });
+                    for trap in traps {
+                        self.write_event(stream, "list-policy", sas::list_policy(trap))
+                            .await?;
+                    }
+                    Message::new()
+                }
+                None => gone(),
+            },
             "get-conns" => match self.control.list_conns().await {
                 Some(list) => conns::get_conns(&list),
                 None => gone(),
