@@ -348,6 +348,36 @@ fn root_swanctl_initiates_lists_rekeys_and_terminates_a_tunnel() {
         Some("DELETED")
     );
 
+    // strongSwan's counters of IKE messages and rekeyings, by connection and global.
+    let counted = |text: &str, name: &str| -> u64 {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let gw = ok(moon, &["--counters", "--name", "gw"]);
+    assert!(gw.starts_with("gw:"), "{gw}");
+    assert_eq!(counted(&gw, "ike-init-out-req"), 1, "{gw}");
+    assert_eq!(counted(&gw, "ike-init-in-resp"), 1, "{gw}");
+    assert_eq!(counted(&gw, "ike-auth-out-req"), 1, "{gw}");
+    assert_eq!(counted(&gw, "child-rekey"), 1, "{gw}");
+    assert!(counted(&gw, "create-child-out-req") >= 1, "{gw}");
+    let sun_gw = ok(sun, &["--counters", "--name", "gw"]);
+    assert_eq!(counted(&sun_gw, "ike-auth-in-req"), 1, "{sun_gw}");
+    assert_eq!(counted(&sun_gw, "ike-auth-out-resp"), 1, "{sun_gw}");
+    let global = ok(sun, &["--counters"]);
+    assert!(global.starts_with("global:"), "{global}");
+    // Only the global counters see an IKE_SA_INIT request come in.
+    assert_eq!(counted(&global, "ike-init-in-req"), 1, "{global}");
+    assert_eq!(counted(&sun_gw, "ike-init-in-req"), 0, "{sun_gw}");
+    ok(moon, &["--counters", "--reset", "--name", "gw"]);
+    let reset = swanctl(moon, &["--counters", "--name", "gw"]);
+    assert!(
+        String::from_utf8_lossy(&reset.stderr).contains("no counters found"),
+        "{reset:?}"
+    );
+
     // The Child SA alone: its IKE SA stays up on both sides.
     let child_down = ok(moon, &["--terminate", "--child", "net"]);
     assert!(

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::counters::Counters;
 use crate::config::Store;
 use ike::config::Connection;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -34,6 +35,17 @@ pub(super) enum Request {
     Trap(Selector, bool, oneshot::Sender<Result<(), String>>),
     /// Work on the configuration; the connections it changed are applied after.
     Store(StoreJob),
+    /// Read or reset the IKE event counters.
+    Counters(CountersJob),
+}
+
+/// Work on the daemon's IKE event counters, run in its loop.
+pub(super) struct CountersJob(pub Box<dyn FnOnce(&mut Counters) + Send>);
+
+impl std::fmt::Debug for CountersJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CountersJob")
+    }
 }
 
 /// Work on the daemon's configuration, run in its loop.
@@ -217,6 +229,19 @@ impl Control {
         self.ask(|tx| {
             Request::Store(StoreJob(Box::new(move |store: &mut Store| {
                 drop(tx.send(work(store)));
+            })))
+        })
+        .await
+    }
+
+    /// Runs `work` on the daemon's IKE event counters and answers what it returns.
+    pub async fn with_counters<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Counters) -> T + Send + 'static,
+    ) -> Option<T> {
+        self.ask(|tx| {
+            Request::Counters(CountersJob(Box::new(move |counters: &mut Counters| {
+                drop(tx.send(work(counters)));
             })))
         })
         .await

@@ -4,6 +4,7 @@
 //! Nothing else touches the sockets, netlink or the core: other tasks ask through [`Control`].
 
 pub mod control;
+pub mod counters;
 mod news;
 pub mod socket;
 pub mod updown;
@@ -80,6 +81,8 @@ pub struct Daemon<K: KernelBackend> {
     updown: Option<mpsc::Sender<updown::Run>>,
     /// The configuration: what the endpoint's connections come from.
     store: Store,
+    /// IKE event counters, for VICI's get-counters.
+    counters: counters::Counters,
 }
 
 impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
@@ -139,6 +142,7 @@ impl<K: KernelBackend> Daemon<K> {
             received_tx: tx,
             updown: None,
             store,
+            counters: counters::Counters::default(),
         };
         for ip in addrs {
             daemon.listen(ip)?;
@@ -175,7 +179,10 @@ impl<K: KernelBackend> Daemon<K> {
                     local,
                     remote,
                     bytes,
-                } => self.transmit(local, remote, &bytes).await,
+                } => {
+                    self.count_sent(&bytes);
+                    self.transmit(local, remote, &bytes).await;
+                }
                 Output::Kernel { id, op } => {
                     let reply = self.kernel.execute(&op).await;
                     debug!("kernel {op:?} -> {reply:?}");
@@ -183,6 +190,7 @@ impl<K: KernelBackend> Daemon<K> {
                 }
                 Output::Event(event) => {
                     log_event(&event);
+                    self.count_event(&event);
                     match &event {
                         Event::ChildUp { info, .. } => self.kernel.routes(info, true).await,
                         Event::ChildDown { info, .. } if info.last => {
@@ -229,6 +237,62 @@ impl<K: KernelBackend> Daemon<K> {
             if runner.try_send(run).is_err() {
                 warn!("{connection}: updown for {child} dropped: too many waiting");
             }
+        }
+    }
+
+    /// Counts a datagram and hands it to the core.
+    async fn handle_received(&mut self, r: Received) {
+        if let Some((seen, header)) = self.counters.header(counters::Direction::In, &r.bytes) {
+            let sa = self.endpoint.ike_sa(seen.ours);
+            let connection = sa.map(|sa| sa.conn.name.clone());
+            let known = seen.new || sa.is_some();
+            self.counters.message(
+                counters::Direction::In,
+                &header,
+                connection.as_deref(),
+                known,
+            );
+        }
+        let outputs = self
+            .endpoint
+            .handle_datagram(Instant::now(), r.local, r.remote, &r.bytes);
+        self.carry_out(outputs).await;
+    }
+
+    /// Counts a message going out.
+    fn count_sent(&mut self, bytes: &[u8]) {
+        if let Some((seen, header)) = self.counters.header(counters::Direction::Out, bytes) {
+            let sa = self.endpoint.ike_sa(seen.ours);
+            let connection = sa.map(|sa| sa.conn.name.clone());
+            self.counters.message(
+                counters::Direction::Out,
+                &header,
+                connection.as_deref(),
+                true,
+            );
+        }
+    }
+
+    /// Counts the rekeyings an event reports.
+    fn count_event(&mut self, event: &Event) {
+        match event {
+            Event::ChildRekeyed { connection, .. } => {
+                self.counters.count(counters::CHILD_REKEY, Some(connection));
+            }
+            Event::IkeRekeyed {
+                connection, new, ..
+            } => {
+                // The side that rekeyed is the new IKE SA's original initiator (RFC 7296 2.18).
+                let ours = [new.0, new.1]
+                    .into_iter()
+                    .find_map(|s| self.endpoint.ike_sa(s));
+                let index = match ours.map(|sa| sa.role) {
+                    Some(ike::sa::Role::Initiator) => counters::IKE_REKEY_INIT,
+                    _ => counters::IKE_REKEY_RESP,
+                };
+                self.counters.count(index, Some(connection));
+            }
+            _ => {}
         }
     }
 
@@ -429,10 +493,7 @@ impl<K: KernelBackend> Daemon<K> {
                 .poll_timeout()
                 .map(tokio::time::Instant::from_std);
             tokio::select! {
-                Some(r) = self.received.recv() => {
-                    let outputs = self.endpoint.handle_datagram(Instant::now(), r.local, r.remote, &r.bytes);
-                    self.carry_out(outputs).await;
-                }
+                Some(r) = self.received.recv() => self.handle_received(r).await,
                 _ = sleep_until(deadline) => {
                     let outputs = self.endpoint.handle_timeout(Instant::now());
                     self.carry_out(outputs).await;
@@ -470,10 +531,7 @@ impl<K: KernelBackend> Daemon<K> {
         let until = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         while self.endpoint.ike_sas().next().is_some() {
             tokio::select! {
-                Some(r) = self.received.recv() => {
-                    let outputs = self.endpoint.handle_datagram(Instant::now(), r.local, r.remote, &r.bytes);
-                    self.carry_out(outputs).await;
-                }
+                Some(r) = self.received.recv() => self.handle_received(r).await,
                 _ = tokio::time::sleep_until(until) => break,
             }
         }

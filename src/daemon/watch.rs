@@ -169,6 +169,7 @@ impl<K: KernelBackend> Daemon<K> {
                 (work.0)(&mut self.store);
                 self.apply_store().await;
             }
+            R::Counters(work) => (work.0)(&mut self.counters),
             R::Initiate(initiate) => self.initiate_for(initiate).await,
             R::Terminate(terminate) => self.terminate_for(terminate).await,
         }

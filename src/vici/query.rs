@@ -5,6 +5,7 @@
 use super::host;
 use super::wire::Message;
 use crate::daemon::Stats;
+use crate::daemon::counters::{self, Counters};
 
 /// The name `version` reports in `daemon` (strongSwan reports its namespace, `charon`).
 pub const DAEMON: &str = "ikerd";
@@ -78,6 +79,59 @@ pub fn failure(errmsg: &str) -> Message {
     Message::new()
         .with_value("success", "no")
         .with_value("errmsg", errmsg)
+}
+
+/// A boolean as strongSwan's `get_bool` reads one.
+pub fn boolean(request: &Message, key: &str) -> bool {
+    request
+        .str(key)
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "yes" | "true" | "1" | "on"))
+}
+
+/// `get-counters`: the counters of connection `name`, or global ones without it, or every
+/// connection's with `all`, in a `counters` section of a section each (`""` for the global).
+pub fn get_counters(counters: &Counters, request: &Message) -> Message {
+    let set = |name: &str, values: counters::Set| {
+        let mut section = Message::new();
+        for (key, value) in counters::NAMES.iter().zip(values) {
+            section = section.with_value(*key, value.to_string());
+        }
+        (name.to_owned(), section)
+    };
+    let mut sections = Vec::new();
+    let mut errmsg = None;
+    if boolean(request, "all") {
+        for name in counters.connections() {
+            if let Some(values) = counters.get(Some(&name)) {
+                sections.push(set(&name, values));
+            }
+        }
+    } else {
+        let name = request.str("name");
+        match counters.get(name) {
+            Some(values) => sections.push(set(name.unwrap_or(""), values)),
+            None => errmsg = Some("no counters found for this connection"),
+        }
+    }
+    let mut all = Message::new();
+    for (name, section) in sections {
+        all = all.with_section(name, section);
+    }
+    let reply = Message::new().with_section("counters", all);
+    match errmsg {
+        None => reply.with_value("success", "yes"),
+        Some(e) => reply.with_value("success", "no").with_value("errmsg", e),
+    }
+}
+
+/// `reset-counters`: those of connection `name`, the global ones, or all with `all`.
+pub fn reset_counters(counters: &mut Counters, request: &Message) -> Message {
+    if boolean(request, "all") {
+        counters.reset_all();
+    } else {
+        counters.reset(request.str("name"));
+    }
+    Message::new().with_value("success", "yes")
 }
 
 #[cfg(test)]

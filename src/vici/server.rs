@@ -429,6 +429,22 @@ impl Client {
                 }
                 None => gone(),
             },
+            "get-counters" => {
+                let request = request.clone();
+                let reply = self
+                    .control
+                    .with_counters(move |c| query::get_counters(c, &request))
+                    .await;
+                reply.unwrap_or_else(gone)
+            }
+            "reset-counters" => {
+                let request = request.clone();
+                let reply = self
+                    .control
+                    .with_counters(move |c| query::reset_counters(c, &request))
+                    .await;
+                reply.unwrap_or_else(gone)
+            }
             "get-conns" => match self.control.list_conns().await {
                 Some(list) => conns::get_conns(&list),
                 None => gone(),
