@@ -378,6 +378,29 @@ fn root_swanctl_initiates_lists_rekeys_and_terminates_a_tunnel() {
         "{reset:?}"
     );
 
+    // Junk and a message for no IKE SA raise alerts (and count).
+    let mut alerts = Listener::register(moon, &["alert"]);
+    let mut stranger = [0u8; 28];
+    stranger[..16].copy_from_slice(&[7; 16]);
+    stranger[17] = 0x20; // IKEv2
+    stranger[18] = 37; // INFORMATIONAL
+    stranger[19] = 0x08; // from the original initiator
+    stranger[27] = 28;
+    ns.run(|| {
+        let udp = std::net::UdpSocket::bind("127.0.0.2:0").unwrap();
+        udp.send_to(&stranger, "127.0.0.1:500").unwrap();
+        udp.send_to(b"junk", "127.0.0.1:500").unwrap();
+    })
+    .unwrap();
+    for expected in ["invalid-ike-spi", "parse-error-header"] {
+        let (name, alert) = alerts.event();
+        assert_eq!(name, "alert");
+        assert_eq!(alert.str("type"), Some(expected));
+    }
+    let global = ok(moon, &["--counters"]);
+    assert_eq!(counted(&global, "invalid-spi"), 1, "{global}");
+    assert_eq!(counted(&global, "invalid"), 1, "{global}");
+
     // The Child SA alone: its IKE SA stays up on both sides.
     let child_down = ok(moon, &["--terminate", "--child", "net"]);
     assert!(

@@ -120,6 +120,12 @@ pub enum News {
         new: ChildView,
     },
     Log(LogLine),
+    /// Something failed that strongSwan raises an `alert` for: its alert type, and the IKE SA
+    /// when one is concerned.
+    Alert {
+        kind: &'static str,
+        ike: Option<IkeView>,
+    },
 }
 
 /// The daemon's figures, for VICI `stats`.

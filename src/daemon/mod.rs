@@ -32,6 +32,8 @@ use ike::task::nat::NAT_T_PORT;
 
 /// How long a shutdown waits for peers to acknowledge our Deletes.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Alerts about junk datagrams raised per second at most.
+const ALERTS_PER_SECOND: u32 = 10;
 /// RFC 7296 2: the largest IKE message we accept over UDP.
 const MAX_DATAGRAM: usize = 65535;
 
@@ -83,6 +85,8 @@ pub struct Daemon<K: KernelBackend> {
     store: Store,
     /// IKE event counters, for VICI's get-counters.
     counters: counters::Counters,
+    /// When the current second of datagram alerts began, and how many went out in it.
+    alerts: (Instant, u32),
 }
 
 impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
@@ -143,6 +147,7 @@ impl<K: KernelBackend> Daemon<K> {
             updown: None,
             store,
             counters: counters::Counters::default(),
+            alerts: (Instant::now(), 0),
         };
         for ip in addrs {
             daemon.listen(ip)?;
@@ -242,21 +247,45 @@ impl<K: KernelBackend> Daemon<K> {
 
     /// Counts a datagram and hands it to the core.
     async fn handle_received(&mut self, r: Received) {
-        if let Some((seen, header)) = self.counters.header(counters::Direction::In, &r.bytes) {
-            let sa = self.endpoint.ike_sa(seen.ours);
-            let connection = sa.map(|sa| sa.conn.name.clone());
-            let known = seen.new || sa.is_some();
-            self.counters.message(
-                counters::Direction::In,
-                &header,
-                connection.as_deref(),
-                known,
-            );
+        match self.counters.header(counters::Direction::In, &r.bytes) {
+            Some((seen, header)) => {
+                let sa = self.endpoint.ike_sa(seen.ours);
+                let connection = sa.map(|sa| sa.conn.name.clone());
+                let known = seen.new || sa.is_some();
+                self.counters.message(
+                    counters::Direction::In,
+                    &header,
+                    connection.as_deref(),
+                    known,
+                );
+                if !known {
+                    self.alert("invalid-ike-spi");
+                }
+            }
+            None if r.bytes != [0xff] => self.alert("parse-error-header"),
+            None => {}
         }
         let outputs = self
             .endpoint
             .handle_datagram(Instant::now(), r.local, r.remote, &r.bytes);
         self.carry_out(outputs).await;
+    }
+
+    /// Raises an `alert` about a datagram for listeners, at most [`ALERTS_PER_SECOND`] a
+    /// second: a flood of junk must not push listeners' news out.
+    fn alert(&mut self, kind: &'static str) {
+        if self.news.receiver_count() == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let (since, count) = &mut self.alerts;
+        if now.duration_since(*since) >= Duration::from_secs(1) {
+            (*since, *count) = (now, 0);
+        }
+        if *count < ALERTS_PER_SECOND {
+            *count += 1;
+            let _ = self.news.send(Arc::new(News::Alert { kind, ike: None }));
+        }
     }
 
     /// Counts a message going out.

@@ -39,7 +39,7 @@ impl<K: KernelBackend> Daemon<K> {
                     connection: connection.clone(),
                     spis: vec![*spi_i, *spi_r],
                     lines: vec![line("IKE", Some(&v), text)],
-                    news: Some(News::IkeUpDown { up: true, ike: v }),
+                    news: vec![News::IkeUpDown { up: true, ike: v }],
                 })
             }
             Event::IkeDown {
@@ -61,6 +61,15 @@ impl<K: KernelBackend> Daemon<K> {
                     v = last.unwrap_or(v);
                     v.uniqueid = id;
                 }
+                let alert = ike_alert(
+                    reason,
+                    v.state == "ESTABLISHED" || v.established.is_some(),
+                    v.initiator,
+                )
+                .map(|kind| News::Alert {
+                    kind,
+                    ike: Some(without_children(&v)),
+                });
                 v.state = match v.state {
                     "ESTABLISHED" => "DELETING",
                     other => other,
@@ -79,7 +88,9 @@ impl<K: KernelBackend> Daemon<K> {
                     connection: connection.clone(),
                     spis: vec![*spi_i, *spi_r],
                     lines: vec![line("IKE", Some(&v), text)],
-                    news: Some(News::IkeUpDown { up: false, ike: v }),
+                    news: std::iter::once(News::IkeUpDown { up: false, ike: v })
+                        .chain(alert)
+                        .collect(),
                 })
             }
             Event::ChildUp {
@@ -104,11 +115,11 @@ impl<K: KernelBackend> Daemon<K> {
                     connection: connection.clone(),
                     spis,
                     lines: vec![line("IKE", Some(&v), text)],
-                    news: Some(News::ChildUpDown {
+                    news: vec![News::ChildUpDown {
                         up: true,
                         ike: without_children(&v),
                         child: c,
-                    }),
+                    }],
                 })
             }
             Event::ChildFailed {
@@ -120,11 +131,12 @@ impl<K: KernelBackend> Daemon<K> {
                     return None;
                 }
                 let text = format!("establishing CHILD_SA {child} failed: {reason}");
+                let alert = child_alert(reason).map(|kind| News::Alert { kind, ike: None });
                 Some(Happened {
                     connection: connection.clone(),
                     spis: Vec::new(),
                     lines: vec![line("IKE", None, text)],
-                    news: None,
+                    news: alert.into_iter().collect(),
                 })
             }
             Event::ChildRekeyed {
@@ -159,7 +171,7 @@ impl<K: KernelBackend> Daemon<K> {
                     connection: connection.clone(),
                     spis,
                     lines: vec![line("IKE", Some(&v), text)],
-                    news,
+                    news: news.into_iter().collect(),
                 })
             }
             Event::ChildDown {
@@ -217,7 +229,7 @@ impl<K: KernelBackend> Daemon<K> {
                     connection: connection.clone(),
                     spis,
                     lines: vec![line("CHD", v.as_ref(), text)],
-                    news,
+                    news: news.into_iter().collect(),
                 })
             }
             Event::IkeRekeyed {
@@ -249,10 +261,10 @@ impl<K: KernelBackend> Daemon<K> {
                         connection: connection.clone(),
                         spis: vec![*old_i, *old_r, *new_i, *new_r],
                         lines: vec![line("IKE", Some(&new), text)],
-                        news: Some(News::IkeRekey {
+                        news: vec![News::IkeRekey {
                             old: without_children(&old),
                             new: without_children(&new),
-                        }),
+                        }],
                     })
                 });
                 self.ids.forget_ike(old_ours);
@@ -305,5 +317,75 @@ fn without_children(v: &IkeView) -> IkeView {
     IkeView {
         children: Vec::new(),
         ..v.clone()
+    }
+}
+
+/// The `alert` strongSwan raises when an IKE SA goes down for `reason`, if any; `established`
+/// says whether it ever was, `initiator` whether we started it.
+fn ike_alert(reason: &DownReason, established: bool, initiator: bool) -> Option<&'static str> {
+    use ike::wire::NotifyType;
+    Some(match reason {
+        DownReason::Timeout if established => "retransmit-send-timeout",
+        DownReason::Timeout if initiator => "peer-init-unreachable",
+        DownReason::Timeout => "half-open-timeout",
+        DownReason::AuthenticationFailed(_) => "peer-auth-failed",
+        DownReason::Refused(NotifyType::AUTHENTICATION_FAILED) => "local-auth-failed",
+        DownReason::Refused(NotifyType::NO_PROPOSAL_CHOSEN) => "proposal-mismatch-ike",
+        DownReason::Refused(NotifyType::TS_UNACCEPTABLE) => "ts-mismatch",
+        DownReason::ProtocolError(_) => "parse-error-body",
+        _ => return None,
+    })
+}
+
+/// The `alert` for a Child SA that failed, by what the core says went wrong.
+fn child_alert(reason: &str) -> Option<&'static str> {
+    if reason.contains("NO_PROPOSAL_CHOSEN") || reason.contains("not what we proposed") {
+        Some("proposal-mismatch-child")
+    } else if reason.contains("TS_UNACCEPTABLE") {
+        Some("ts-mismatch")
+    } else if reason.contains("kernel") || reason.contains("install") {
+        Some("install-child-sa-failed")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ike::wire::NotifyType;
+
+    #[test]
+    fn failures_raise_strongswans_alerts() {
+        let timeout = DownReason::Timeout;
+        assert_eq!(
+            ike_alert(&timeout, false, true),
+            Some("peer-init-unreachable")
+        );
+        assert_eq!(ike_alert(&timeout, false, false), Some("half-open-timeout"));
+        assert_eq!(
+            ike_alert(&timeout, true, true),
+            Some("retransmit-send-timeout")
+        );
+        let refused = DownReason::Refused(NotifyType::NO_PROPOSAL_CHOSEN);
+        assert_eq!(
+            ike_alert(&refused, false, true),
+            Some("proposal-mismatch-ike")
+        );
+        let auth = DownReason::Refused(NotifyType::AUTHENTICATION_FAILED);
+        assert_eq!(ike_alert(&auth, false, true), Some("local-auth-failed"));
+        let theirs = DownReason::AuthenticationFailed("remote ID mismatch".into());
+        assert_eq!(ike_alert(&theirs, false, true), Some("peer-auth-failed"));
+        assert_eq!(ike_alert(&DownReason::Terminated, true, true), None);
+        assert_eq!(ike_alert(&DownReason::DeletedByPeer, true, true), None);
+        assert_eq!(
+            child_alert("peer refused the Child SA: NO_PROPOSAL_CHOSEN"),
+            Some("proposal-mismatch-child")
+        );
+        assert_eq!(
+            child_alert("peer refused the Child SA: TS_UNACCEPTABLE"),
+            Some("ts-mismatch")
+        );
+        assert_eq!(child_alert("something else"), None);
     }
 }

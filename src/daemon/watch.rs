@@ -83,7 +83,7 @@ pub(super) struct Happened {
     /// The IKE SA's SPIs (ours among them), when the event names its IKE SA.
     pub(super) spis: Vec<IkeSpi>,
     pub(super) lines: Vec<LogLine>,
-    pub(super) news: Option<News>,
+    pub(super) news: Vec<News>,
 }
 
 pub(super) fn line(group: &'static str, ike: Option<&IkeView>, msg: String) -> LogLine {
@@ -482,7 +482,7 @@ impl<K: KernelBackend> Daemon<K> {
             for l in &happened.lines {
                 let _ = self.news.send(Arc::new(News::Log(l.clone())));
             }
-            if let Some(news) = happened.news {
+            for news in happened.news {
                 let _ = self.news.send(Arc::new(news));
             }
         }

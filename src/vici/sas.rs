@@ -196,6 +196,16 @@ pub fn news_event(news: &News) -> (&'static str, Message) {
             )
         }
         News::Log(line) => ("log", log(line)),
+        News::Alert { kind, ike } => {
+            let mut m = Message::new().with_value("type", *kind);
+            if let Some(ike) = ike {
+                m = m.with_section(
+                    "ike-sa",
+                    Message::new().with_section(ike.name.as_str(), ike_sa(ike)),
+                );
+            }
+            ("alert", m)
+        }
     }
 }
 

@@ -58,8 +58,9 @@ const EVENTS: [&str; 13] = [
 ];
 
 /// The events carried by the daemon's news (the others answer one client's command).
-const NEWS_EVENTS: [&str; 5] = [
+const NEWS_EVENTS: [&str; 6] = [
     "log",
+    "alert",
     "ike-updown",
     "ike-rekey",
     "child-updown",
