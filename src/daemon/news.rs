@@ -210,6 +210,8 @@ impl<K: KernelBackend> Daemon<K> {
                     installed: Default::default(),
                     local_ts: Vec::new(),
                     remote_ts: Vec::new(),
+                    traffic_in: None,
+                    traffic_out: None,
                 });
                 c.state = "DELETED";
                 c.rekey_in = None;

@@ -14,6 +14,8 @@ use ike::sa::{IkeSa, Role, State};
 use ike::task::nat::Nat;
 use ike::wire::sa::Proposal;
 use ike::wire::ts::TrafficSelector;
+
+pub use crate::kernel::Traffic;
 use ike::wire::{IkeSpi, KeId};
 
 /// An IKE SA as `list-sas` and the SA events show it.
@@ -65,6 +67,9 @@ pub struct ChildView {
     pub installed: Duration,
     pub local_ts: Vec<TrafficSelector>,
     pub remote_ts: Vec<TrafficSelector>,
+    /// The kernel's counters of its inbound and outbound SAs, when they were read.
+    pub traffic_in: Option<Traffic>,
+    pub traffic_out: Option<Traffic>,
 }
 
 /// strongSwan's name of an IKE SA's state (`ike_sa_state_names`).
@@ -290,6 +295,8 @@ fn child_view(sa: &IkeSa, child: &ChildSa, uniqueid: u32, now: Instant) -> Child
         installed: now.saturating_duration_since(child.installed_at),
         local_ts: child.local_ts.clone(),
         remote_ts: child.remote_ts.clone(),
+        traffic_in: None,
+        traffic_out: None,
     }
 }
 

@@ -130,7 +130,10 @@ impl<K: KernelBackend> Daemon<K> {
         // A requester that gave up has dropped its receiver: nothing to do.
         match request {
             R::Stats(reply) => drop(reply.send(self.stats())),
-            R::ListSas(selector, reply) => drop(reply.send(self.list_sas(&selector))),
+            R::ListSas(selector, reply) => {
+                let views = self.list_sas(&selector).await;
+                drop(reply.send(views));
+            }
             R::ListConns(reply) => {
                 drop(reply.send(self.endpoint.connections().cloned().collect()));
             }
@@ -207,10 +210,13 @@ impl<K: KernelBackend> Daemon<K> {
         !self.waiters.is_empty() || self.news.receiver_count() > 0
     }
 
-    fn list_sas(&mut self, selector: &Selector) -> Vec<IkeView> {
+    /// The selected IKE SAs with their Child SAs, and the kernel's counters of each.
+    async fn list_sas(&mut self, selector: &Selector) -> Vec<IkeView> {
         let now = Instant::now();
         let Daemon { endpoint, ids, .. } = self;
         let mut views = Vec::new();
+        // The kernel SAs of each Child SA: (view, child, inbound, outbound).
+        let mut kernel_sas = Vec::new();
         for sa in endpoint.ike_sas().filter(|sa| sa.state != State::Dead) {
             if selector.ike.as_ref().is_some_and(|n| *n != sa.conn.name)
                 || selector
@@ -219,7 +225,28 @@ impl<K: KernelBackend> Daemon<K> {
             {
                 continue;
             }
-            views.push(view::ike_view(ids, sa, now));
+            let view = view::ike_view(ids, sa, now);
+            for (at, c) in view.children.iter().enumerate() {
+                if let Some(child) = sa.children.iter().find(|x| x.spi_in == c.spi_in) {
+                    let sa_ref = |dst, spi| ike::kernel::SaRef {
+                        dst,
+                        protocol: child.protocol,
+                        spi,
+                    };
+                    let pair = (
+                        sa_ref(child.local, child.spi_in),
+                        sa_ref(child.remote, child.spi_out),
+                    );
+                    kernel_sas.push((views.len(), at, pair));
+                }
+            }
+            views.push(view);
+        }
+        for (v, c, (sa_in, sa_out)) in kernel_sas {
+            let traffic_in = self.kernel.traffic(&sa_in).await;
+            let traffic_out = self.kernel.traffic(&sa_out).await;
+            let child = &mut views[v].children[c];
+            (child.traffic_in, child.traffic_out) = (traffic_in, traffic_out);
         }
         views.sort_by_key(|v| v.uniqueid);
         views

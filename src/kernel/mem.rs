@@ -37,6 +37,14 @@ impl Default for MemBackend {
 }
 
 impl KernelBackend for MemBackend {
+    /// The in-memory kernel carries no packets: its SAs count nothing.
+    async fn traffic(&mut self, sa: &ike::kernel::SaRef) -> Option<super::Traffic> {
+        self.kernel
+            .sas
+            .contains_key(sa)
+            .then(super::Traffic::default)
+    }
+
     /// Routes are not kept: the in-memory kernel carries no packets.
     async fn routes(&mut self, _info: &ike::sa::ChildInfo, _up: bool) {}
 

@@ -7,7 +7,7 @@ pub mod xfrm;
 
 use std::future::Future;
 
-use ike::kernel::{KernelEvent, KernelOp, KernelReply};
+use ike::kernel::{KernelEvent, KernelOp, KernelReply, SaRef};
 use ike::sa::ChildInfo;
 use tokio::sync::mpsc;
 
@@ -25,4 +25,16 @@ pub trait KernelBackend {
 
     /// The kernel's unsolicited news (expiries, acquires), once: later calls give None.
     fn events(&mut self) -> Option<mpsc::Receiver<KernelEvent>>;
+
+    /// What an SA has carried so far; None when the kernel has no such SA or cannot say.
+    fn traffic(&mut self, sa: &SaRef) -> impl Future<Output = Option<Traffic>>;
+}
+
+/// An SA's traffic counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Traffic {
+    pub bytes: u64,
+    pub packets: u64,
+    /// When it last carried a packet, when the kernel says (Linux 6.1 does not for ESP SAs).
+    pub last_used: Option<std::time::SystemTime>,
 }

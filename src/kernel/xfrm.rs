@@ -102,6 +102,18 @@ fn contains(prefix: &Prefix, addr: IpAddr) -> bool {
 }
 
 impl KernelBackend for XfrmBackend {
+    async fn traffic(&mut self, sa: &core::SaRef) -> Option<super::Traffic> {
+        let counters = self.xfrm.sa_counters(&sa_id(sa)).await.ok()?;
+        Some(super::Traffic {
+            bytes: counters.bytes,
+            packets: counters.packets,
+            last_used: counters
+                .last_used
+                .filter(|&t| t != 0)
+                .map(|t| std::time::UNIX_EPOCH + std::time::Duration::from_secs(t)),
+        })
+    }
+
     async fn routes(&mut self, info: &ChildInfo, up: bool) {
         if info.mode != core::Mode::Tunnel {
             return;

@@ -98,9 +98,18 @@ pub fn child_sa(c: &ChildView) -> Message {
         .with_value("spi-in", format!("{:08x}", c.spi_in))
         .with_value("spi-out", format!("{:08x}", c.spi_out));
     m = algorithms(m, &c.proposal);
-    // The kernel's counters are not read yet: zero until the daemon queries them.
-    for key in ["bytes-in", "packets-in", "bytes-out", "packets-out"] {
-        m = m.with_value(key, "0");
+    // The kernel's counters, and how long ago each SA last carried a packet when the kernel
+    // says (strongSwan leaves `use-in`/`use-out` out otherwise).
+    let now = std::time::SystemTime::now();
+    for (traffic, dir) in [(&c.traffic_in, "in"), (&c.traffic_out, "out")] {
+        let t = traffic.unwrap_or_default();
+        m = m
+            .with_value(format!("bytes-{dir}"), t.bytes.to_string())
+            .with_value(format!("packets-{dir}"), t.packets.to_string());
+        if let Some(used) = t.last_used {
+            let ago = now.duration_since(used).unwrap_or_default();
+            m = m.with_value(format!("use-{dir}"), ago.as_secs().to_string());
+        }
     }
     if let Some(rekey) = c.rekey_in {
         m = m.with_value("rekey-time", rekey.as_secs().to_string());

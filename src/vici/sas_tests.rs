@@ -9,7 +9,9 @@ use ike::wire::{EncrId, EsnId, IkeSpi, KeId, ProtocolId, TransformType};
 
 use super::*;
 use crate::daemon::control::LogLine;
+use crate::kernel::Traffic;
 use crate::vici::wire::{Item, Value};
+use std::time::SystemTime;
 
 fn child() -> ChildView {
     ChildView {
@@ -42,6 +44,12 @@ fn child() -> ChildView {
             start: "203.0.113.0".parse().unwrap(),
             end: "203.0.113.9".parse().unwrap(),
         }],
+        traffic_in: Some(Traffic {
+            bytes: 8400,
+            packets: 100,
+            last_used: Some(SystemTime::now() - Duration::from_secs(3)),
+        }),
+        traffic_out: None,
     }
 }
 
@@ -134,7 +142,11 @@ fn list_sa_has_strongswans_keys_order_and_formats() {
         ("gw.child-sas.net-3.encr-alg", "AES_GCM_16"),
         ("gw.child-sas.net-3.encr-keysize", "256"),
         ("gw.child-sas.net-3.esn", "1"),
-        ("gw.child-sas.net-3.bytes-in", "0"),
+        ("gw.child-sas.net-3.bytes-in", "8400"),
+        ("gw.child-sas.net-3.packets-in", "100"),
+        ("gw.child-sas.net-3.use-in", "3"),
+        ("gw.child-sas.net-3.bytes-out", "0"),
+        ("gw.child-sas.net-3.packets-out", "0"),
         ("gw.child-sas.net-3.rekey-time", "3000"),
         ("gw.child-sas.net-3.life-time", "3900"),
         ("gw.child-sas.net-3.install-time", "12"),
@@ -147,6 +159,8 @@ fn list_sa_has_strongswans_keys_order_and_formats() {
         .and_then(|s| s.section("net-3"))
         .unwrap();
     assert!(child.value("integ-alg").is_none());
+    // The kernel did not say when the outbound SA was last used.
+    assert!(child.value("use-out").is_none());
     assert_eq!(
         child.list("local-ts").unwrap(),
         [Value::from("198.51.100.1/32")]
