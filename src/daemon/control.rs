@@ -116,8 +116,8 @@ pub enum News {
     },
     ChildRekey {
         ike: IkeView,
-        old: ChildView,
-        new: ChildView,
+        old: Box<ChildView>,
+        new: Box<ChildView>,
     },
     Log(LogLine),
     /// Something failed that strongSwan raises an `alert` for: its alert type, and the IKE SA

@@ -164,8 +164,8 @@ impl<K: KernelBackend> Daemon<K> {
                 );
                 let news = old.map(|old| News::ChildRekey {
                     ike: without_children(&v),
-                    old,
-                    new,
+                    old: Box::new(old),
+                    new: Box::new(new),
                 });
                 Some(Happened {
                     connection: connection.clone(),

@@ -227,8 +227,8 @@ fn sa_events_have_strongswans_layout() {
     new.spi_in = 0xc000_0002;
     let (name, rekey) = news_event(&News::ChildRekey {
         ike: ike(),
-        old: child(),
-        new,
+        old: Box::new(child()),
+        new: Box::new(new),
     });
     assert_eq!(name, "child-rekey");
     assert_eq!(
