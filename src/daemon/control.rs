@@ -30,6 +30,7 @@ pub(super) enum Request {
     Rekey(Selector, oneshot::Sender<Result<u32, String>>),
     /// Install (true) or remove the trap policies of a child.
     Trap(Selector, bool, oneshot::Sender<Result<(), String>>),
+    Failures(oneshot::Sender<Vec<super::failures::Failure>>),
 }
 
 /// Which SAs a command means; what is not given matches any.
@@ -188,6 +189,11 @@ impl Control {
     /// connection `selector.ike` or whichever connection has a child of that name.
     pub async fn trap(&self, selector: Selector, install: bool) -> Option<Result<(), String>> {
         self.ask(|tx| Request::Trap(selector, install, tx)).await
+    }
+
+    /// The last failure of each connection that had one.
+    pub async fn failures(&self) -> Option<Vec<super::failures::Failure>> {
+        self.ask(Request::Failures).await
     }
 
     /// The daemon's news from now on.

@@ -4,6 +4,7 @@
 //! Nothing else touches the sockets, netlink or the core: other tasks ask through [`Control`].
 
 pub mod control;
+pub mod failures;
 mod news;
 pub mod socket;
 pub mod updown;
@@ -77,6 +78,8 @@ pub struct Daemon<K: KernelBackend> {
     received_tx: mpsc::Sender<Received>,
     /// The updown scripts' runner, started with the first script.
     updown: Option<mpsc::Sender<updown::Run>>,
+    /// The last failure of each connection.
+    failures: failures::Failures,
 }
 
 impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
@@ -133,6 +136,7 @@ impl<K: KernelBackend> Daemon<K> {
             config: None,
             received_tx: tx,
             updown: None,
+            failures: failures::Failures::default(),
         };
         for ip in addrs {
             daemon.listen(ip)?;
