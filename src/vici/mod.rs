@@ -2,6 +2,7 @@
 //! the wire format, and the server the daemon answers strongSwan's `swanctl` and other VICI
 //! clients with.
 
+pub mod client;
 pub mod conns;
 mod drive;
 mod host;
