@@ -149,7 +149,7 @@ fn ikerctl_help_lists_only_the_commands_that_exist() {
 fn ikerctl_takes_swanctls_spelling_and_names_a_missing_daemon() {
     let ikerctl = env!("CARGO_BIN_EXE_ikerctl");
     let own = stdout(&run(ikerctl, &["--version"]));
-    assert_eq!(stdout(&run(ikerctl, &["-v"])), own);
+    assert_eq!(stdout(&run(ikerctl, &["-V"])), own);
     assert_eq!(stdout(&run(ikerctl, &["version"])), own);
     for args in [
         &["--list-sas", "--uri", "unix:///nonexistent/charon.vici"][..],

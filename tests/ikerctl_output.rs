@@ -212,6 +212,14 @@ fn list_sas_text_and_json() {
     assert_eq!(list_sas::text(&[]), "no IKE SAs\n");
     let json = json::messages(&events).pretty();
     snapshot("list-sas.json", &json);
+    // Filtered by child: the IKE SAs without one go.
+    let only = list_sas::only_children(events.to_vec(), Some("net"), None);
+    assert_eq!(only, [gw_sa()]);
+    assert!(list_sas::only_children(events.to_vec(), Some("net"), Some(8)).is_empty());
+    assert_eq!(
+        list_sas::only_children(events.to_vec(), None, Some(7)),
+        [gw_sa()]
+    );
     if !parses(&json, ".").is_empty() {
         assert_eq!(
             parses(

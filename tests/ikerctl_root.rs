@@ -8,7 +8,7 @@
 #[path = "common/daemons.rs"]
 mod daemons;
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -182,6 +182,18 @@ fn root_ikerctl_lists_starts_explains_and_stops_tunnels() {
     let by_id = ok(&moon, &["list-sas", "--ike-id", "1", "--json"]);
     assert_eq!(jq(&by_id, ".[0].gw.uniqueid"), "1\n");
     assert_eq!(ok(&moon, &["list-sas", "--ike", "bad"]), "no IKE SAs\n");
+    // (The text says how long ago: compare the lines that do not.)
+    let steady = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.contains(" ago") && !l.contains(" in "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        steady(&ok(&moon, &["list-sas", "--child", "net"])),
+        steady(&sas)
+    );
+    assert_eq!(ok(&moon, &["-l", "-c", "net2"]), "no IKE SAs\n");
 
     // Two that fail, each with its reason: refused proposals, a peer that is not who we expect.
     let refused = fails(&moon, &["initiate", "--child", "net2"]);
@@ -237,7 +249,15 @@ fn root_ikerctl_lists_starts_explains_and_stops_tunnels() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Registered once it says so.
+    let mut note = String::new();
+    std::io::BufReader::new(log.stderr.take().unwrap())
+        .read_line(&mut note)
+        .unwrap();
+    assert_eq!(
+        note,
+        "ikerctl log: following the daemon's log; Ctrl-C stops\n"
+    );
     let rekey = ok(&moon, &["rekey", "--child", "net"]);
     assert_eq!(rekey, "rekey completed successfully (1 matched)\n");
     eventually("new SPIs after the rekey", || {
@@ -246,17 +266,31 @@ fn root_ikerctl_lists_starts_explains_and_stops_tunnels() {
             .all(|s| format!("{s}\n") != moon_in))
         .then_some(())
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // The new Child SA's line comes; read until it does, for at most 10 s.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = log.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while !lines.iter().any(|l: &String| {
+        l.starts_with("[IKE] <gw|1> CHILD_SA net{") && l.contains("} established with SPIs ")
+    }) {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => lines.push(line),
+            Err(_) => panic!("no CHILD_SA line in the log:\n{}", lines.join("\n")),
+        }
+    }
+    eprintln!("log:\n{}", lines.join("\n"));
     log.kill().unwrap();
-    let log = log.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&log.stdout);
-    eprintln!("log:\n{log}");
-    assert!(
-        log.lines()
-            .any(|l| l.starts_with("[IKE] <gw|1> CHILD_SA net{")
-                && l.contains("} established with SPIs ")),
-        "{log}"
-    );
+    let _ = log.wait();
 
     // What the daemon does not answer, and what it does.
     let unknown = fails(&moon, &["list-pols"]);

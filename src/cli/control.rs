@@ -111,7 +111,7 @@ pub struct RekeyArgs {
 }
 
 /// Install a child's trap policies (swanctl --install, -p), or remove them with uninstall
-/// (swanctl --uninstall, -u).
+/// (swanctl --uninstall, -U).
 ///
 /// A trap policy makes the kernel ask the daemon for a Child SA when the first packet it
 /// covers comes (start_action = trap in swanctl.conf installs them at start).

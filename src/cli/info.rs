@@ -25,7 +25,7 @@ pub struct StatsArgs {
     pub output: Output,
 }
 
-/// Show ikerctl's version, or the daemon's (swanctl --version, -v).
+/// Show ikerctl's version, or the daemon's (swanctl --version, -V).
 ///
 /// Without --daemon ikerctl prints its own version and does not connect, as swanctl
 /// --version does; with it, the daemon's name and version and the system it runs on.

@@ -12,6 +12,8 @@ use crate::vici::wire::Message;
 /// unique id when the line is about one, then the message. The daemon sends what its log
 /// level lets through.
 ///
+/// A note on standard error says when the log is followed.
+///
 /// With --json each event is one JSON object on a line of its own (JSON Lines), its keys
 /// those of strongSwan's log event: group, level, thread, ikesa-name, ikesa-uniqueid, msg.
 #[derive(Debug, clap::Args)]
@@ -29,8 +31,12 @@ pub fn run(uri: &str, args: &Args) -> ExitCode {
         Ok(client) => client,
         Err(e) => return fail("log", e),
     };
+    if let Err(e) = client.register("log") {
+        return fail("log", e);
+    }
+    eprintln!("ikerctl log: following the daemon's log; Ctrl-C stops");
     let json = args.output.json;
-    let followed = client.follow(&["log"], &mut |_, message| {
+    let followed = client.follow(&[], &mut |_, message| {
         if json {
             print(&format!("{}\n", json::message(message).compact()));
         } else {

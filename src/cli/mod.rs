@@ -88,7 +88,7 @@ pub enum Command {
     Rekey(control::RekeyArgs),
     #[command(about = "Install a child's trap policies (swanctl --install, -p)")]
     Install(control::TrapArgs),
-    #[command(about = "Remove a child's trap policies (swanctl --uninstall, -u)")]
+    #[command(about = "Remove a child's trap policies (swanctl --uninstall, -U)")]
     Uninstall(control::TrapArgs),
     Stats(info::StatsArgs),
     Version(info::VersionArgs),
@@ -104,26 +104,26 @@ pub const SWANCTL: &[(&str, char, &str)] = &[
     ("terminate", 't', "terminate"),
     ("rekey", 'R', "rekey"),
     ("install", 'p', "install"),
-    ("uninstall", 'u', "uninstall"),
+    ("uninstall", 'U', "uninstall"),
     ("list-sas", 'l', "list-sas"),
     ("list-pols", 'P', "list-pols"),
     ("list-conns", 'L', "list-conns"),
     ("list-certs", 'x', "list-certs"),
     ("stats", 'S', "stats"),
-    ("version", 'v', "version"),
+    ("version", 'V', "version"),
     ("log", 'T', "log"),
     ("counters", 'C', "counters"),
 ];
 
 /// The command line with a command given as swanctl's option (`--list-sas`, `-l`) turned into
-/// the subcommand (`list-sas`). Only the first argument after a leading `--uri` is looked at,
-/// as swanctl takes the command first; `--status`, `--decode` and the other commands of
-/// ikerctl are accepted the same way.
+/// the subcommand (`list-sas`). Only the first argument after a leading `--uri` (`-u`) is
+/// looked at, as swanctl takes the command first; `--status`, `--decode` and the other commands
+/// of ikerctl are accepted the same way.
 pub fn swanctl_spelling(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     let mut args: Vec<OsString> = args.into_iter().collect();
     let mut at = 1;
     while let Some(arg) = args.get(at).and_then(|a| a.to_str()) {
-        if arg == "--uri" {
+        if arg == "--uri" || arg == "-u" {
             at += 2;
         } else if arg.starts_with("--uri=") {
             at += 1;
@@ -276,6 +276,11 @@ mod tests {
             spelled(&["--uri=unix:///x", "-T"]),
             ["--uri=unix:///x", "log"]
         );
+        assert_eq!(
+            spelled(&["-u", "unix:///x", "-U", "-c", "net"]),
+            ["-u", "unix:///x", "uninstall", "-c", "net"]
+        );
+        assert_eq!(spelled(&["-V"]), ["version"]);
         // Only the command's place is looked at.
         assert_eq!(spelled(&["initiate", "-t"]), ["initiate", "-t"]);
         assert_eq!(spelled(&["--help"]), ["--help"]);
