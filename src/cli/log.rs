@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::json;
-use super::{Output, connect, fail, print};
+use super::{Output, connect, fail, written};
 use crate::vici::wire::Message;
 
 /// Follow the daemon's log until interrupted (swanctl --log, -T).
@@ -38,11 +38,10 @@ pub fn run(uri: &str, args: &Args) -> ExitCode {
     let json = args.output.json;
     let followed = client.follow(&[], &mut |_, message| {
         if json {
-            print(&format!("{}\n", json::message(message).compact()));
+            written(&format!("{}\n", json::message(message).compact()))
         } else {
-            print(&line(message));
+            written(&line(message))
         }
-        true
     });
     match followed {
         Ok(()) => ExitCode::SUCCESS,

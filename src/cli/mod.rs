@@ -197,9 +197,15 @@ pub struct Output {
 
 /// Prints `text` to standard output; a closed pipe (`| head`) is not an error worth reporting.
 pub fn print(text: &str) {
+    written(text);
+}
+
+/// Prints `text` to standard output; whether it could be written (a reader that went away, as
+/// `| head` does, ends a command that would print for ever).
+pub fn written(text: &str) -> bool {
     use std::io::Write;
-    let _ = std::io::stdout().write_all(text.as_bytes());
-    let _ = std::io::stdout().flush();
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).is_ok() && stdout.flush().is_ok()
 }
 
 /// Reports a failure of `command` on standard error; exit status 1.
