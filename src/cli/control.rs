@@ -23,7 +23,7 @@ use crate::vici::wire::Message;
 #[command(after_long_help = "Examples:
   ikerctl initiate --child net
   ikerctl --initiate --ike gw --child net --timeout 30
-  ikerctl initiate --ike gw            (the IKE SA, and no Child SA beyond the first)")]
+  ikerctl initiate --ike gw            (answered once the IKE SA is up)")]
 pub struct InitiateArgs {
     /// The child to start.
     #[arg(short = 'c', long, value_name = "NAME")]
