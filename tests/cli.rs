@@ -97,8 +97,10 @@ fn ikerctl_without_a_command_prints_usage() {
     let out = run(env!("CARGO_BIN_EXE_ikerctl"), &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("Usage: ikerctl <COMMAND>"), "{err}");
-    assert!(err.contains("decode"), "{err}");
+    assert!(err.contains("Usage: ikerctl [OPTIONS] <COMMAND>"), "{err}");
+    for command in ["status", "list-sas", "initiate", "decode"] {
+        assert!(err.contains(command), "{command}: {err}");
+    }
 }
 
 #[test]
@@ -112,11 +114,70 @@ fn ikerctl_help_lists_only_the_commands_that_exist() {
         .lines()
         .filter_map(|line| line.split_whitespace().next())
         .collect();
-    assert_eq!(commands, ["decode", "help"], "{text}");
-    for missing in ["list-sas", "initiate"] {
+    assert_eq!(
+        commands,
+        [
+            "status",
+            "list-sas",
+            "list-conns",
+            "list-pols",
+            "list-certs",
+            "initiate",
+            "terminate",
+            "rekey",
+            "install",
+            "uninstall",
+            "stats",
+            "version",
+            "counters",
+            "log",
+            "decode",
+            "completions",
+            "help"
+        ],
+        "{text}"
+    );
+    // Loading configuration over VICI is swanctl's job still.
+    for missing in ["load-all", "--load-all", "load-conns"] {
         let out = run(env!("CARGO_BIN_EXE_ikerctl"), &[missing]);
         assert_eq!(out.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(missing));
+    }
+}
+
+#[test]
+fn ikerctl_takes_swanctls_spelling_and_names_a_missing_daemon() {
+    let ikerctl = env!("CARGO_BIN_EXE_ikerctl");
+    let own = stdout(&run(ikerctl, &["--version"]));
+    assert_eq!(stdout(&run(ikerctl, &["-V"])), own);
+    assert_eq!(stdout(&run(ikerctl, &["version"])), own);
+    for args in [
+        &["--list-sas", "--uri", "unix:///nonexistent/charon.vici"][..],
+        &["-l", "-u", "unix:///nonexistent/charon.vici"],
+        &["--uri", "unix:///nonexistent/charon.vici", "status"],
+        &["stats", "--uri=unix:///nonexistent/charon.vici"],
+    ] {
+        let out = run(ikerctl, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("is ikerd running? no socket at /nonexistent/charon.vici"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = run(ikerctl, &["list-sas", "--uri", "tcp://127.0.0.1:4502"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unix:///PATH"));
+    let out = run(ikerctl, &["--terminate"]);
+    assert_eq!(out.status.code(), Some(2), "terminate needs a selector");
+}
+
+#[test]
+fn ikerctl_writes_completions_for_three_shells() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(env!("CARGO_BIN_EXE_ikerctl"), &["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        assert!(stdout(&out).contains("list-sas"), "{shell}");
     }
 }
 

@@ -6,5 +6,7 @@ use clap::Parser;
 use ikerd::cli::{Cli, run};
 
 fn main() -> ExitCode {
-    run(Cli::parse())
+    run(Cli::parse_from(ikerd::cli::swanctl_spelling(
+        std::env::args_os(),
+    )))
 }

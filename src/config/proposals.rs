@@ -243,6 +243,50 @@ pub fn parse_one(text: &str, kind: Kind) -> Result<Proposal, String> {
     })
 }
 
+/// The keywords that write each transform, canonical spelling first.
+const CANONICAL: &[&str] = &[
+    "aes128",
+    "aes192",
+    "aes256",
+    "aes128gcm16",
+    "aes256gcm16",
+    "chacha20poly1305",
+    "sha1",
+    "sha256",
+    "sha384",
+    "sha512",
+    "prfsha1",
+    "prfsha256",
+    "prfsha384",
+    "prfsha512",
+    "x25519",
+    "ecp256",
+    "ecp384",
+    "ecp521",
+    "modp2048",
+    "modp3072",
+    "modp4096",
+    "esn",
+    "noesn",
+];
+
+/// A proposal in swanctl.conf's keywords (`aes256gcm16-prfsha384-x25519`), the inverse of
+/// [`parse_one`]; a transform without a keyword is written by type and number.
+pub fn keywords(proposal: &Proposal) -> String {
+    let word = |t: &Transform| {
+        CANONICAL
+            .iter()
+            .find(|w| keyword(w).as_ref() == Some(t))
+            .map_or_else(|| format!("{:?}:{}", t.ty, t.id), |w| (*w).to_owned())
+    };
+    proposal
+        .transforms
+        .iter()
+        .map(word)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 fn has(transforms: &[Transform], ty: TransformType) -> bool {
     transforms.iter().any(|t| t.ty == ty)
 }

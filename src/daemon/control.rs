@@ -37,6 +37,7 @@ pub(super) enum Request {
     Store(StoreJob),
     /// Read or reset the IKE event counters.
     Counters(CountersJob),
+    Failures(oneshot::Sender<Vec<super::failures::Failure>>),
 }
 
 /// Work on the daemon's IKE event counters, run in its loop.
@@ -251,6 +252,11 @@ impl Control {
             })))
         })
         .await
+    }
+
+    /// The last failure of each connection that had one.
+    pub async fn failures(&self) -> Option<Vec<super::failures::Failure>> {
+        self.ask(Request::Failures).await
     }
 
     /// The daemon's news from now on.

@@ -5,6 +5,7 @@
 
 pub mod control;
 pub mod counters;
+pub mod failures;
 mod news;
 pub mod socket;
 pub mod updown;
@@ -87,6 +88,8 @@ pub struct Daemon<K: KernelBackend> {
     counters: counters::Counters,
     /// When the current second of datagram alerts began, and how many went out in it.
     alerts: (Instant, u32),
+    /// The last failure of each connection.
+    failures: failures::Failures,
 }
 
 impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
@@ -148,6 +151,7 @@ impl<K: KernelBackend> Daemon<K> {
             store,
             counters: counters::Counters::default(),
             alerts: (Instant::now(), 0),
+            failures: failures::Failures::default(),
         };
         for ip in addrs {
             daemon.listen(ip)?;

@@ -175,6 +175,7 @@ impl<K: KernelBackend> Daemon<K> {
             R::Counters(work) => (work.0)(&mut self.counters),
             R::Initiate(initiate) => self.initiate_for(initiate).await,
             R::Terminate(terminate) => self.terminate_for(terminate).await,
+            R::Failures(reply) => drop(reply.send(self.failures.list())),
         }
     }
 
@@ -492,6 +493,14 @@ impl<K: KernelBackend> Daemon<K> {
 
     /// Keeps the ids in step with the core, and tells waiters and listeners.
     pub(super) fn on_event(&mut self, event: &Event) {
+        let conn = self.endpoint.connections().find(|c| match event {
+            Event::IkeDown { connection, .. } | Event::ChildFailed { connection, .. } => {
+                c.name == *connection
+            }
+            _ => false,
+        });
+        self.failures
+            .record(event, conn, std::time::SystemTime::now());
         let happened = self.happened(event);
         let Some(happened) = happened else {
             return;

@@ -6,6 +6,7 @@ use super::host;
 use super::wire::Message;
 use crate::daemon::Stats;
 use crate::daemon::counters::{self, Counters};
+use crate::daemon::failures::Failure;
 
 /// The name `version` reports in `daemon` (strongSwan reports its namespace, `charon`).
 pub const DAEMON: &str = "ikerd";
@@ -70,6 +71,26 @@ pub fn stats(stats: &Stats) -> Message {
                 .with_value("used", count(mi.used))
                 .with_value("free", count(mi.free)),
         );
+    }
+    reply
+}
+
+/// `ikerd-failures`, ikerd's own command: a section per connection with its last failure:
+/// `kind`, `reason`, `time` (seconds since the Unix epoch) and, for a Child SA, `child`.
+pub fn failures(list: &[Failure]) -> Message {
+    let mut reply = Message::new();
+    for f in list {
+        let time =
+            f.at.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+        let mut m = Message::new()
+            .with_value("kind", f.kind)
+            .with_value("reason", f.reason.as_str())
+            .with_value("time", time.to_string());
+        if let Some(child) = &f.child {
+            m = m.with_value("child", child.as_str());
+        }
+        reply = reply.with_section(f.connection.as_str(), m);
     }
     reply
 }
@@ -149,6 +170,26 @@ mod tests {
             ["daemon", "version", "sysname", "release", "machine"]
         );
         assert_eq!(version().str("sysname"), Some("Linux"));
+    }
+
+    #[test]
+    fn failures_are_a_section_per_connection() {
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let m = failures(&[Failure {
+            connection: "gw".into(),
+            child: Some("net".into()),
+            kind: "child",
+            reason: "peer refused the Child SA: TS_UNACCEPTABLE".into(),
+            at,
+        }]);
+        for (path, value) in [
+            ("gw.kind", "child"),
+            ("gw.reason", "peer refused the Child SA: TS_UNACCEPTABLE"),
+            ("gw.time", "1700000000"),
+            ("gw.child", "net"),
+        ] {
+            assert_eq!(m.find_str(path), Some(value), "{path}");
+        }
     }
 
     #[test]

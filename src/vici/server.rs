@@ -454,6 +454,10 @@ impl Client {
             "terminate" => drive::terminate(self, stream, request).await?,
             "rekey" => drive::rekey(self, request).await,
             "install" | "uninstall" => drive::trap(self, request, name == "install").await,
+            "ikerd-failures" => match self.control.failures().await {
+                Some(list) => query::failures(&list),
+                None => gone(),
+            },
             _ => match load::command(self, stream, name, request).await? {
                 Some(response) => response,
                 None => {
