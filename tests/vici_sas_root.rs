@@ -348,6 +348,15 @@ fn root_swanctl_initiates_lists_rekeys_and_terminates_a_tunnel() {
         Some("DELETED")
     );
 
+    // A child filter lists the IKE SA with the Child SAs it picks.
+    let filtered = ok(moon, &["--list-sas", "--child", "nope"]);
+    assert!(
+        filtered.contains("gw: #1") && !filtered.contains("net: #"),
+        "{filtered}"
+    );
+    let picked = ok(moon, &["--list-sas", "--child", "net"]);
+    assert!(picked.contains("  net: #"), "{picked}");
+
     // strongSwan's counters of IKE messages and rekeyings, by connection and global.
     let counted = |text: &str, name: &str| -> u64 {
         let line = text

@@ -226,7 +226,12 @@ impl<K: KernelBackend> Daemon<K> {
             {
                 continue;
             }
-            let view = view::ike_view(ids, sa, now);
+            let mut view = view::ike_view(ids, sa, now);
+            // As strongSwan: the IKE SA is listed, with the Child SAs `child` and `child_id` pick.
+            view.children.retain(|c| {
+                selector.child.as_ref().is_none_or(|n| *n == c.name)
+                    && selector.child_id.is_none_or(|id| id == c.uniqueid)
+            });
             for (at, c) in view.children.iter().enumerate() {
                 if let Some(child) = sa.children.iter().find(|x| x.spi_in == c.spi_in) {
                     let sa_ref = |dst, spi| ike::kernel::SaRef {
