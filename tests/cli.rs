@@ -130,6 +130,11 @@ fn ikerctl_help_lists_only_the_commands_that_exist() {
             "stats",
             "version",
             "counters",
+            "load-all",
+            "load-conns",
+            "load-creds",
+            "load-authorities",
+            "load-pools",
             "log",
             "decode",
             "completions",
@@ -137,8 +142,7 @@ fn ikerctl_help_lists_only_the_commands_that_exist() {
         ],
         "{text}"
     );
-    // Loading configuration over VICI is swanctl's job still.
-    for missing in ["load-all", "--load-all", "load-conns"] {
+    for missing in ["load-everything", "--load-nothing"] {
         let out = run(env!("CARGO_BIN_EXE_ikerctl"), &[missing]);
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains(missing));

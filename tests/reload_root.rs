@@ -439,5 +439,49 @@ fn root_swanctl_load_all_gives_what_ikerd_read_itself() {
     );
     let (_, after) = ikerd.swanctl(&["--list-conns"]);
     assert_eq!(after, conns);
+
+    // ikerctl loads as swanctl does: the first file again, then once more to no effect.
+    write(&conf, &full_config("127.0.0.2", true, "ike-sun"));
+    let ikerctl = |args: &[&str]| {
+        let uri = format!("unix://{}", ikerd.dir.join("vici").display());
+        let out = Command::new(env!("CARGO_BIN_EXE_ikerctl"))
+            .args(["--uri", &uri])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, text) = ikerctl(&["--load-all", "--file", conf_arg]);
+    assert!(ok, "{text}\n{}", ikerd.log());
+    for expected in [
+        "loaded certificate from",
+        "loaded ike secret 'ike-sun'",
+        "successfully loaded 1 authorities, 0 unloaded",
+        "successfully loaded 1 pools, 0 unloaded",
+        "successfully loaded 2 connections, 0 unloaded",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    let (_, conns) = ikerd.swanctl(&["--list-conns"]);
+    assert!(
+        conns.contains("cert:") && conns.contains("127.0.0.2"),
+        "{conns}"
+    );
+    let (_, raw) = ikerd.swanctl(&["--load-creds", "--raw", "--file", conf_arg]);
+    assert!(
+        raw.contains("ike-sun") && !raw.contains("ike-peer"),
+        "{raw}"
+    );
+    let changes = ikerd
+        .log()
+        .matches("2 connections, 0 new or changed")
+        .count();
+    let (ok, text) = ikerctl(&["load-all", "--file", conf_arg]);
+    assert!(ok, "{text}");
+    ikerd.wait_log("2 connections, 0 new or changed", changes + 1);
+    let (ok, text) = ikerctl(&["load-conns", "--file", conf_arg.trim_end_matches(".conf")]);
+    assert!(!ok && text.contains("ikerctl load-conns:"), "{text}");
     ikerd.stop();
 }

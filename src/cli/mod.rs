@@ -13,6 +13,7 @@ pub mod list_certs;
 pub mod list_conns;
 pub mod list_pols;
 pub mod list_sas;
+pub mod load;
 pub mod log;
 pub mod status;
 
@@ -24,11 +25,7 @@ use clap::{Parser, Subcommand};
 use crate::vici::client::{Client, ClientError, DEFAULT_URI};
 use crate::vici::wire::Message;
 
-const STATUS: &str = "Status: list-sas, list-conns, status, stats, version, log, initiate, \
-                      terminate, rekey, install and uninstall work against ikerd; list-pols, \
-                      list-certs and counters need a daemon that answers them (strongSwan's \
-                      charon does). The load-* commands are not there yet: use swanctl \
-                      --load-all.";
+const STATUS: &str = "Status: every command works against ikerd and strongSwan's charon.";
 
 /// Control and inspect a running ikerd (or strongSwan's charon).
 ///
@@ -47,16 +44,14 @@ const STATUS: &str = "Status: list-sas, list-conns, status, stats, version, log,
     long_about,
     after_help = STATUS,
     after_long_help = concat!(
-        "Status: list-sas, list-conns, status, stats, version, log, initiate, terminate, rekey,
-install and uninstall work against ikerd; list-pols, list-certs and counters need a daemon
-that answers them (strongSwan's charon does). The load-* commands are not there yet: use
-swanctl --load-all.
+        "Status: every command works against ikerd and strongSwan's charon.
 
 Examples:
   ikerctl status
   ikerctl --list-sas                       (swanctl's spelling)
   ikerctl list-sas --json | jq .
   ikerctl initiate --child net
+  ikerctl load-all --file /etc/swanctl/swanctl.conf
   ikerctl --uri unix:///run/ikerd/charon.vici list-conns
   ikerctl completions bash > /etc/bash_completion.d/ikerctl"
     )
@@ -93,6 +88,18 @@ pub enum Command {
     Stats(info::StatsArgs),
     Version(info::VersionArgs),
     Counters(info::CountersArgs),
+    #[command(
+        about = "Load connections, credentials, authorities and pools (swanctl --load-all, -q)"
+    )]
+    LoadAll(load::Args),
+    #[command(about = "Load the connections (swanctl --load-conns, -c)")]
+    LoadConns(load::Args),
+    #[command(about = "Load certificates, keys and secrets (swanctl --load-creds, -s)")]
+    LoadCreds(load::Args),
+    #[command(about = "Load the certification authorities (swanctl --load-authorities, -b)")]
+    LoadAuthorities(load::Args),
+    #[command(about = "Load the address pools (swanctl --load-pools, -a)")]
+    LoadPools(load::Args),
     Log(log::Args),
     Decode(decode::Args),
     Completions(completions::Args),
@@ -113,6 +120,11 @@ pub const SWANCTL: &[(&str, char, &str)] = &[
     ("version", 'V', "version"),
     ("log", 'T', "log"),
     ("counters", 'C', "counters"),
+    ("load-all", 'q', "load-all"),
+    ("load-conns", 'c', "load-conns"),
+    ("load-creds", 's', "load-creds"),
+    ("load-authorities", 'b', "load-authorities"),
+    ("load-pools", 'a', "load-pools"),
 ];
 
 /// The command line with a command given as swanctl's option (`--list-sas`, `-l`) turned into
@@ -179,6 +191,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Stats(args) => info::stats(uri, args),
         Command::Version(args) => info::version(uri, args),
         Command::Counters(args) => info::counters(uri, args),
+        Command::LoadAll(args) => load::run(uri, args, load::Part::All),
+        Command::LoadConns(args) => load::run(uri, args, load::Part::Conns),
+        Command::LoadCreds(args) => load::run(uri, args, load::Part::Creds),
+        Command::LoadAuthorities(args) => load::run(uri, args, load::Part::Authorities),
+        Command::LoadPools(args) => load::run(uri, args, load::Part::Pools),
         Command::Log(args) => log::run(uri, args),
         Command::Decode(args) => decode::run(args),
         Command::Completions(args) => completions::run(args),

@@ -98,7 +98,7 @@ impl Credentials {
 }
 
 /// The regular files of `dir`, sorted; none when it does not exist.
-fn files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
