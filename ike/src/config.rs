@@ -96,7 +96,20 @@ pub struct Connection {
     pub children: Vec<ChildConfig>,
     /// Liveness checks after this long without traffic (RFC 7296 2.4); zero disables.
     pub dpd_delay: Duration,
+    /// IKE SA rekeying interval; zero: none.
     pub rekey_time: Duration,
+    /// Reauthentication interval (a new IKE SA, authenticated afresh, after the old one is
+    /// deleted, as strongSwan 5.9 does by default); zero: none.
+    pub reauth_time: Duration,
+    /// How long after the first rekey or reauthentication is due the IKE SA is deleted if it
+    /// did not happen (swanctl's `over_time`).
+    pub over_time: Duration,
+    /// Up to this much is taken off each rekey and reauthentication interval at random
+    /// (swanctl's `rand_time`).
+    pub rand_time: Duration,
+    /// How many times an initiation that got no answer is started again (swanctl's
+    /// `keyingtries`); zero: for ever.
+    pub keyingtries: u32,
     /// When our certificates go in IKE_AUTH (swanctl's `send_cert`).
     pub send_cert: SendCert,
     /// Whether we ask for the peer's certificate with CERTREQ (swanctl's `send_certreq`).

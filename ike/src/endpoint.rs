@@ -29,7 +29,7 @@ use crate::kernel::{KernelEvent, KernelOpId, KernelReply};
 use crate::kernel::{KernelOp, PolicyParams};
 use crate::sa::child::PolicyShape;
 use crate::sa::window::Retransmit;
-use crate::sa::{Ctx, DownReason, Event, IkeSa, Job, Output, Role, State, TrapReqids};
+use crate::sa::{Ctx, DownReason, Ended, Event, IkeSa, Job, Output, Role, State, TrapReqids};
 use crate::wire::message::Message;
 use crate::wire::rules::Typed;
 use crate::wire::{ExchangeType, Header, IkeSpi, NotifyType, Payload, notify};
@@ -269,21 +269,32 @@ impl Endpoint {
         for successor in spawned {
             self.file(successor, Vec::new());
         }
-        if let Some((conn, (reason, children))) = ended {
-            out.extend(self.after_end(now, &conn, &reason, &children));
+        if let Some((conn, ended)) = ended {
+            out.extend(self.after_end(now, &conn, &ended));
         }
         out
     }
 
-    /// A `dpd_action` (the peer stopped answering) or `close_action` (the peer closed the IKE
-    /// SA) of the children an IKE SA had: start them again, or trap them.
-    fn after_end(
-        &mut self,
-        now: Instant,
-        conn: &Arc<Connection>,
-        reason: &DownReason,
-        children: &[String],
-    ) -> Vec<Output> {
+    /// What follows an IKE SA's end: a reauthentication negotiates it afresh with the Child
+    /// SAs it had; an initiation that got no answer is tried again (`keyingtries`); otherwise
+    /// the `dpd_action` (the peer stopped answering) or `close_action` (the peer closed the
+    /// IKE SA) of its children: start them again, or trap them.
+    fn after_end(&mut self, now: Instant, conn: &Arc<Connection>, ended: &Ended) -> Vec<Output> {
+        let (reason, children) = (&ended.reason, &ended.children[..]);
+        let current = self.connection(&conn.name).filter(|c| Arc::ptr_eq(c, conn));
+        if *reason == DownReason::Reauthenticating
+            && let Some(conn) = current.clone()
+        {
+            return self.again(now, conn, ended, 1);
+        }
+        if *reason == DownReason::Timeout
+            && !ended.established
+            && (conn.keyingtries == 0 || ended.attempt < conn.keyingtries)
+            && let Some(conn) = current
+        {
+            let attempt = ended.attempt + 1;
+            return self.again(now, conn, ended, attempt);
+        }
         let mut out = Vec::new();
         let mut restart = None;
         for config in conn.children.iter().filter(|c| children.contains(&c.name)) {
@@ -304,6 +315,33 @@ impl Endpoint {
             out.extend(self.start(now, conn.clone(), Some(child), true));
         }
         out
+    }
+
+    /// Negotiates an IKE SA of `conn` again, with the Child SAs `ended` had, towards the
+    /// address the peer was at; `attempt` counts toward `keyingtries`.
+    fn again(
+        &mut self,
+        now: Instant,
+        conn: Arc<Connection>,
+        ended: &Ended,
+        attempt: u32,
+    ) -> Vec<Output> {
+        let local = SocketAddr::new(conn.local_addr, crate::IKE_PORT);
+        let remote = SocketAddr::new(ended.remote.ip(), crate::IKE_PORT);
+        if remote.ip().is_unspecified() {
+            return Vec::new();
+        }
+        let mut sa = IkeSa::new(conn.clone(), Role::Initiator, local, remote, now);
+        if ended.children.is_empty() {
+            sa.first_child = ended.first_child.clone();
+        } else {
+            let mut names = ended.children.iter();
+            sa.first_child = names.next().cloned();
+            sa.jobs.extend(names.map(|n| Job::CreateChild(n.clone())));
+        }
+        sa.restarting = true;
+        sa.attempt = attempt;
+        self.run_sa(now, sa, |sa, ctx| sa.initiate(ctx))
     }
 
     /// Installs the trap policies of `child` in `conn`.

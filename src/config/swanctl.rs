@@ -107,9 +107,6 @@ const CONN_UNSUPPORTED: &[&str] = &[
     "childless",
     "ppk_id",
     "ppk_required",
-    "keyingtries",
-    "over_time",
-    "rand_time",
     "pools",
     "if_id_in",
     "if_id_out",
@@ -119,13 +116,12 @@ const CONN_UNSUPPORTED: &[&str] = &[
 ];
 
 /// Keys accepted only with the value that describes what ikerd does (and otherwise "not
-/// supported yet"): ikerd does no MOBIKE, no IKE fragmentation, no forced UDP encapsulation,
-/// no reauthentication and no uniqueness policy.
+/// supported yet"): ikerd does no MOBIKE, no IKE fragmentation, no forced UDP encapsulation
+/// and no uniqueness policy.
 fn conn_accepts(key: &str, value: &str) -> Option<bool> {
     Some(match key {
         "mobike" | "encap" => values::boolean(value) == Ok(false),
         "fragmentation" => value.eq_ignore_ascii_case("no"),
-        "reauth_time" => values::time(value) == Ok(Duration::ZERO),
         "unique" => value.eq_ignore_ascii_case("no"),
         // swanctl.conf(5): dpd_timeout applies to IKEv1 only; IKEv2 ignores it.
         "dpd_timeout" => values::time(value).is_ok(),
@@ -140,6 +136,10 @@ struct ConnKeys {
     proposals: Option<String>,
     dpd_delay: Duration,
     rekey_time: Duration,
+    reauth_time: Duration,
+    over_time: Option<Duration>,
+    rand_time: Option<Duration>,
+    keyingtries: u32,
     send_cert: SendCert,
     send_certreq: bool,
 }
@@ -153,6 +153,10 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
         // swanctl.conf(5): rekey_time defaults to 4h, send_cert to ifasked, send_certreq
         // to yes.
         rekey_time: Duration::from_secs(4 * 3600),
+        reauth_time: Duration::ZERO,
+        over_time: None,
+        rand_time: None,
+        keyingtries: 1,
         send_cert: SendCert::IfAsked,
         send_certreq: true,
     };
@@ -171,6 +175,13 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
             }
             "dpd_delay" => values::time(value).map(|t| keys.dpd_delay = t),
             "rekey_time" => values::time(value).map(|t| keys.rekey_time = t),
+            "reauth_time" => values::time(value).map(|t| keys.reauth_time = t),
+            "over_time" => values::time(value).map(|t| keys.over_time = Some(t)),
+            "rand_time" => values::time(value).map(|t| keys.rand_time = Some(t)),
+            "keyingtries" => value
+                .parse()
+                .map(|n| keys.keyingtries = n)
+                .map_err(|_| format!("'{value}': expected a number of tries (0: for ever)")),
             "send_cert" => send_cert(value).map(|s| keys.send_cert = s),
             "send_certreq" => values::boolean(value).map(|b| keys.send_certreq = b),
             key => match conn_accepts(key, value) {
@@ -185,6 +196,26 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
         }
     }
     keys
+}
+
+/// `over_time`, by default a tenth of the longer of `rekey_time` and `reauth_time`
+/// (vici_config.c).
+fn over_time(keys: &ConnKeys) -> Duration {
+    keys.over_time
+        .unwrap_or(keys.rekey_time.max(keys.reauth_time) / 10)
+}
+
+/// `rand_time`, by default `over_time`, but at most half the shorter of the intervals set
+/// (vici_config.c).
+fn rand_time(keys: &ConnKeys) -> Duration {
+    keys.rand_time.unwrap_or_else(|| {
+        let (rekey, reauth) = (keys.rekey_time, keys.reauth_time);
+        let base = match (rekey.is_zero(), reauth.is_zero()) {
+            (false, false) => rekey.min(reauth),
+            _ => rekey.max(reauth),
+        };
+        over_time(keys).min(base / 2)
+    })
 }
 
 /// swanctl.conf(5) `send_cert`.
@@ -434,6 +465,10 @@ fn connection(
         children,
         dpd_delay: keys.dpd_delay,
         rekey_time: keys.rekey_time,
+        reauth_time: keys.reauth_time,
+        over_time: over_time(&keys),
+        rand_time: rand_time(&keys),
+        keyingtries: keys.keyingtries,
         send_cert: keys.send_cert,
         send_certreq: keys.send_certreq,
     };

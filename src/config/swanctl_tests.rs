@@ -70,6 +70,10 @@ fn expected(me: &str, local: [u8; 4], remote: [u8; 4], nets: (u8, u8)) -> Connec
         send_cert: SendCert::IfAsked,
         send_certreq: true,
         rekey_time: Duration::from_secs(7200),
+        reauth_time: Duration::ZERO,
+        over_time: Duration::from_secs(720),
+        rand_time: Duration::from_secs(720),
+        keyingtries: 1,
     }
 }
 
@@ -89,8 +93,12 @@ fn assert_connection(got: &Connection, want: &Connection) {
     assert_eq!(got.local_auth, want.local_auth);
     assert_eq!(got.remote_auth, want.remote_auth);
     assert_eq!(
-        (got.dpd_delay, got.rekey_time),
-        (want.dpd_delay, want.rekey_time)
+        (got.dpd_delay, got.rekey_time, got.reauth_time),
+        (want.dpd_delay, want.rekey_time, want.reauth_time)
+    );
+    assert_eq!(
+        (got.over_time, got.rand_time, got.keyingtries),
+        (want.over_time, want.rand_time, want.keyingtries)
     );
     assert_eq!(got.children.len(), want.children.len());
     for (got, want) in got.children.iter().zip(&want.children) {
@@ -201,6 +209,46 @@ fn defaults_follow_strongswan() {
             (Ok(l), Ok(want)) => {
                 let c = &l.connections[0];
                 assert_eq!((c.send_cert, c.send_certreq), want, "{keys}");
+            }
+            (Err(e), Err(message)) => assert!(e.to_string().contains(message), "{e}"),
+            (got, want) => panic!("{keys}: {:?} vs {want:?}", got.map(|_| ())),
+        }
+    }
+
+    // IKE SA lifetimes: over_time a tenth of the longer interval, rand_time over_time but at
+    // most half the shorter one (vici_config.c), keyingtries 1.
+    let secs = Duration::from_secs;
+    assert_eq!(
+        (c.reauth_time, c.over_time, c.rand_time, c.keyingtries),
+        (Duration::ZERO, secs(1440), secs(1440), 1)
+    );
+    for (keys, expected) in [
+        (
+            "reauth_time = 3h",
+            Ok((secs(10800), secs(1440), secs(1440), 1)),
+        ),
+        (
+            "rekey_time = 0\nreauth_time = 1h\nkeyingtries = 0",
+            Ok((secs(3600), secs(360), secs(360), 0)),
+        ),
+        (
+            "rekey_time = 20m\nover_time = 10m",
+            Ok((Duration::ZERO, secs(600), secs(600), 1)),
+        ),
+        (
+            "rekey_time = 10m\nover_time = 10m\nrand_time = 1m",
+            Ok((Duration::ZERO, secs(600), secs(60), 1)),
+        ),
+        ("keyingtries = %forever", Err("expected a number of tries")),
+        ("over_time = soon", Err("over_time")),
+    ] {
+        let text = text.replace("remote_addrs", &format!("{keys}\nremote_addrs"));
+        let loaded = load_str(Path::new("/etc/swanctl/swanctl.conf"), &text);
+        match (loaded, expected) {
+            (Ok(l), Ok(want)) => {
+                let c = &l.connections[0];
+                let got = (c.reauth_time, c.over_time, c.rand_time, c.keyingtries);
+                assert_eq!(got, want, "{keys}");
             }
             (Err(e), Err(message)) => assert!(e.to_string().contains(message), "{e}"),
             (got, want) => panic!("{keys}: {:?} vs {want:?}", got.map(|_| ())),

@@ -60,9 +60,16 @@ pub(super) fn failure(event: &Event, conn: Option<&Connection>, at: SystemTime) 
             connection, reason, ..
         } => {
             let (kind, reason) = match reason {
-                DownReason::Terminated | DownReason::DeletedByPeer | DownReason::Rekeyed => {
+                DownReason::Terminated
+                | DownReason::DeletedByPeer
+                | DownReason::Rekeyed
+                | DownReason::Reauthenticating => {
                     return None;
                 }
+                DownReason::Expired => (
+                    "expired",
+                    "not rekeyed or reauthenticated before over_time ran out".to_owned(),
+                ),
                 // RFC 7296 2.4 as strongSwan schedules it: 5 retransmits, then give up.
                 DownReason::Timeout => ("timeout", "no response after 5 retransmits".to_owned()),
                 DownReason::Refused(notify) => ("refused", refused(*notify, conn)),

@@ -75,7 +75,9 @@ impl<K: KernelBackend> Daemon<K> {
                     other => other,
                 };
                 let text = match reason {
-                    DownReason::Terminated | DownReason::DeletedByPeer => {
+                    DownReason::Terminated
+                    | DownReason::DeletedByPeer
+                    | DownReason::Reauthenticating => {
                         format!("IKE_SA {} {}", ike_name(&v), down_reason(reason))
                     }
                     _ => format!(
@@ -335,6 +337,7 @@ fn ike_alert(reason: &DownReason, established: bool, initiator: bool) -> Option<
         DownReason::Refused(NotifyType::NO_PROPOSAL_CHOSEN) => "proposal-mismatch-ike",
         DownReason::Refused(NotifyType::TS_UNACCEPTABLE) => "ts-mismatch",
         DownReason::ProtocolError(_) => "parse-error-body",
+        DownReason::Expired => "ike-sa-expired",
         _ => return None,
     })
 }

@@ -120,6 +120,8 @@ pub(super) fn down_reason(reason: &DownReason) -> String {
         DownReason::AuthenticationFailed(why) => format!("authentication failed: {why}"),
         DownReason::ProtocolError(why) => format!("protocol error: {why}"),
         DownReason::Rekeyed => "replaced by its rekeyed successor".into(),
+        DownReason::Reauthenticating => "deleted to reauthenticate".into(),
+        DownReason::Expired => "deleted: not rekeyed or reauthenticated in time".into(),
     }
 }
 

@@ -57,6 +57,25 @@ pub enum DownReason {
     ProtocolError(String),
     /// Replaced by a new IKE SA, which took its Child SAs (RFC 7296 2.18).
     Rekeyed,
+    /// Deleted to be negotiated afresh (`reauth_time`).
+    Reauthenticating,
+    /// Neither rekeyed nor reauthenticated in time (`over_time`).
+    Expired,
+}
+
+/// How an IKE SA ended, for what the endpoint does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ended {
+    pub reason: DownReason,
+    /// The names of the Child SAs it had.
+    pub children: Vec<String>,
+    /// Where the peer was.
+    pub remote: SocketAddr,
+    /// The child it was started for (None: all of the connection's).
+    pub first_child: Option<String>,
+    /// Whether it was ever established.
+    pub established: bool,
+    pub attempt: u32,
 }
 
 /// What a Child SA coming up or going down means outside the core (updown scripts).
@@ -215,6 +234,8 @@ pub enum Job {
     /// Delete the Child SA we receive on this SPI.
     DeleteChild(u32),
     RekeyIke,
+    /// Delete the IKE SA to negotiate it afresh.
+    Reauth,
 }
 
 /// What our INFORMATIONAL request in flight is for.
@@ -309,7 +330,15 @@ pub struct IkeSa {
     /// it times out before it is up.
     pub(crate) restarting: bool,
     /// How it ended and the Child SAs it had, for the endpoint's close and DPD actions.
-    pub(crate) ended: Option<(DownReason, Vec<String>)>,
+    pub(crate) ended: Option<Ended>,
+    /// When it is reauthenticated (deleted and negotiated afresh).
+    pub(crate) reauth_at: Option<Instant>,
+    /// When it is deleted if neither rekeyed nor reauthenticated by then.
+    pub(crate) expire_at: Option<Instant>,
+    /// Which attempt at establishing it this is (1 for the first), for `keyingtries`.
+    pub(crate) attempt: u32,
+    /// Why we are deleting it, when not because we were asked to.
+    pub(crate) close_reason: Option<DownReason>,
     pub(crate) last_keepalive: Instant,
     /// When it was authenticated both ways, or (the successor of a rekey) took over.
     pub(crate) established_at: Option<Instant>,
@@ -373,6 +402,10 @@ impl IkeSa {
             first_child: None,
             restarting: false,
             ended: None,
+            reauth_at: None,
+            expire_at: None,
+            attempt: 1,
+            close_reason: None,
             last_keepalive: now,
             established_at: None,
             peer_hashes: None,
@@ -523,7 +556,14 @@ impl IkeSa {
         if names.is_empty() && self.restarting {
             names.extend(self.first_child.clone());
         }
-        self.ended = Some((reason.clone(), names));
+        self.ended = Some(Ended {
+            reason: reason.clone(),
+            children: names,
+            remote: self.remote,
+            first_child: self.first_child.clone(),
+            established: self.established_at.is_some(),
+            attempt: self.attempt,
+        });
         self.children.clear();
         let pending = std::mem::take(&mut self.pending);
         for p in &pending {
@@ -615,9 +655,21 @@ impl IkeSa {
             State::Established | State::Rekeyed | State::InitDone
         );
         let rekey = self.rekey_at.filter(|_| timed);
-        [self.requests.deadline(), dpd, hold, rekey, child_rekey]
+        let lifetime = [self.reauth_at, self.expire_at]
             .into_iter()
             .flatten()
-            .min()
+            .filter(|_| self.state == State::Established)
+            .min();
+        [
+            self.requests.deadline(),
+            dpd,
+            hold,
+            rekey,
+            child_rekey,
+            lifetime,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }

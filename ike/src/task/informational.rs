@@ -97,7 +97,10 @@ impl IkeSa {
             Some(Informing::DeleteIke) if self.state == State::Rekeyed => {
                 self.die(ctx, DownReason::Rekeyed)
             }
-            Some(Informing::DeleteIke) => self.die(ctx, DownReason::Terminated),
+            Some(Informing::DeleteIke) => {
+                let reason = self.close_reason.take().unwrap_or(DownReason::Terminated);
+                self.die(ctx, reason);
+            }
             Some(Informing::DeleteChildren(spis)) => {
                 for spi in spis {
                     self.remove_child(ctx, spi);
@@ -113,7 +116,8 @@ impl IkeSa {
             // Not authenticated yet, or an exchange in flight: nothing the peer would accept
             // now; drop it locally.
             self.release_pending(ctx);
-            return self.die(ctx, DownReason::Terminated);
+            let reason = self.close_reason.take().unwrap_or(DownReason::Terminated);
+            return self.die(ctx, reason);
         }
         self.send_delete_ike(ctx);
         self.state = State::Deleting;

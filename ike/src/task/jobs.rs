@@ -3,7 +3,7 @@
 //! set up.
 
 use crate::sa::child::ChildKind;
-use crate::sa::{Ctx, IkeSa, Informing, Job, State};
+use crate::sa::{Ctx, DownReason, IkeSa, Informing, Job, State};
 use crate::wire::rules::{Informational, Typed};
 use crate::wire::{ExchangeType, delete};
 
@@ -45,6 +45,10 @@ impl IkeSa {
                     self.jobs.push_front(Job::RekeyIke);
                     return;
                 }
+                Job::Reauth => {
+                    self.close_reason = Some(DownReason::Reauthenticating);
+                    return self.terminate(ctx);
+                }
             }
             if self.busy() {
                 return;
@@ -85,6 +89,17 @@ impl IkeSa {
                 // Never authenticated: it goes without a word to anyone.
                 self.state = State::Dead;
             }
+            return;
+        }
+        if self.state == State::Established && due(self.expire_at) {
+            self.expire_at = None;
+            self.close_reason = Some(DownReason::Expired);
+            return self.terminate(ctx);
+        }
+        if self.state == State::Established && due(self.reauth_at) {
+            self.reauth_at = None;
+            self.rekey_at = None;
+            self.queue(ctx, Job::Reauth);
             return;
         }
         if self.state == State::Established && due(self.rekey_at) {

@@ -29,10 +29,22 @@ pub struct IkeRekey {
 }
 
 impl IkeSa {
-    /// Arms the IKE SA rekey timer (swanctl's `rekey_time`, less up to a tenth of it).
+    /// Arms the IKE SA's rekey and reauthentication timers (swanctl's `rekey_time` and
+    /// `reauth_time`, each less up to `rand_time`) and its hard end, `over_time` after the
+    /// first of them, as strongSwan does. A reauthentication already due (inherited by a
+    /// rekeyed IKE SA, which was not authenticated afresh) stays.
     pub(crate) fn schedule_ike_rekey(&mut self, ctx: &mut Ctx<'_>) {
-        let period = self.conn.rekey_time;
-        self.rekey_at = (!period.is_zero()).then(|| ctx.now + ctx.jittered(period, period / 10));
+        let (rekey, reauth, spread) = (
+            self.conn.rekey_time,
+            self.conn.reauth_time,
+            self.conn.rand_time,
+        );
+        self.rekey_at = (!rekey.is_zero()).then(|| ctx.now + ctx.jittered(rekey, spread));
+        if self.reauth_at.is_none() && !reauth.is_zero() {
+            self.reauth_at = Some(ctx.now + ctx.jittered(reauth, spread));
+        }
+        let first = [self.rekey_at, self.reauth_at].into_iter().flatten().min();
+        self.expire_at = first.map(|t| t + self.conn.over_time);
     }
 
     /// Initiator: sends the request for a new IKE SA.
@@ -258,6 +270,7 @@ impl IkeSa {
         next.state = State::Established;
         next.established_at = Some(ctx.now);
         next.nat = self.nat;
+        next.reauth_at = self.reauth_at;
         next.children = std::mem::take(&mut self.children);
         next.jobs = self
             .jobs

@@ -90,6 +90,10 @@ pub fn connection(
         }],
         dpd_delay: Duration::ZERO,
         rekey_time: Duration::from_secs(4 * 3600),
+        reauth_time: Duration::ZERO,
+        over_time: Duration::from_secs(1440),
+        rand_time: Duration::from_secs(1440),
+        keyingtries: 1,
         send_cert: SendCert::IfAsked,
         send_certreq: true,
     }
