@@ -110,6 +110,9 @@ pub struct Connection {
     /// How many times an initiation that got no answer is started again (swanctl's
     /// `keyingtries`); zero: for ever.
     pub keyingtries: u32,
+    /// Encapsulate ESP in UDP even without a NAT (swanctl's `encap`): our NAT detection
+    /// hash of our own address is made not to match, so both sides behave as behind a NAT.
+    pub encap: bool,
     /// When our certificates go in IKE_AUTH (swanctl's `send_cert`).
     pub send_cert: SendCert,
     /// Whether we ask for the peer's certificate with CERTREQ (swanctl's `send_certreq`).

@@ -117,3 +117,26 @@ fn without_a_nat_nothing_moves() {
     );
     assert!(!pair.peers[MOON].sent.iter().any(|b| b.as_slice() == [0xff]));
 }
+
+#[test]
+fn encap_yes_puts_esp_in_udp_without_a_nat() {
+    let mut moon = moon(PSK);
+    moon.encap = true;
+    let mut pair = pair(88, moon, sun(PSK));
+    initiate(&mut pair);
+    pair.run_for(Duration::from_secs(2));
+    pair.traffic_flows(MOON).unwrap();
+    pair.traffic_flows(SUN).unwrap();
+    for peer in [MOON, SUN] {
+        let sa = pair.peers[peer].endpoint.ike_sas().next().unwrap();
+        assert_eq!((sa.local.port(), sa.remote.port()), (4500, 4500));
+        let sas = pair.peers[peer].kernel.sas.values();
+        assert!(
+            sas.clone().count() == 2 && sas.into_iter().all(|sa| sa.encap == Some((4500, 4500)))
+        );
+    }
+    // Moon believes itself behind a NAT: it keeps the mapping open.
+    let sent = pair.peers[MOON].sent.len();
+    pair.run_for(Duration::from_secs(45));
+    assert!(pair.peers[MOON].sent[sent..].iter().any(|m| m == &[0xff]));
+}

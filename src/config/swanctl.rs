@@ -116,11 +116,10 @@ const CONN_UNSUPPORTED: &[&str] = &[
 ];
 
 /// Keys accepted only with the value that describes what ikerd does (and otherwise "not
-/// supported yet"): ikerd does no MOBIKE, no IKE fragmentation, no forced UDP encapsulation
-/// and no uniqueness policy.
+/// supported yet"): ikerd does no MOBIKE, no IKE fragmentation and no uniqueness policy.
 fn conn_accepts(key: &str, value: &str) -> Option<bool> {
     Some(match key {
-        "mobike" | "encap" => values::boolean(value) == Ok(false),
+        "mobike" => values::boolean(value) == Ok(false),
         "fragmentation" => value.eq_ignore_ascii_case("no"),
         "unique" => value.eq_ignore_ascii_case("no"),
         // swanctl.conf(5): dpd_timeout applies to IKEv1 only; IKEv2 ignores it.
@@ -140,6 +139,7 @@ struct ConnKeys {
     over_time: Option<Duration>,
     rand_time: Option<Duration>,
     keyingtries: u32,
+    encap: bool,
     send_cert: SendCert,
     send_certreq: bool,
 }
@@ -157,6 +157,7 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
         over_time: None,
         rand_time: None,
         keyingtries: 1,
+        encap: false,
         send_cert: SendCert::IfAsked,
         send_certreq: true,
     };
@@ -178,6 +179,7 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
             "reauth_time" => values::time(value).map(|t| keys.reauth_time = t),
             "over_time" => values::time(value).map(|t| keys.over_time = Some(t)),
             "rand_time" => values::time(value).map(|t| keys.rand_time = Some(t)),
+            "encap" => values::boolean(value).map(|b| keys.encap = b),
             "keyingtries" => value
                 .parse()
                 .map(|n| keys.keyingtries = n)
@@ -469,6 +471,7 @@ fn connection(
         over_time: over_time(&keys),
         rand_time: rand_time(&keys),
         keyingtries: keys.keyingtries,
+        encap: keys.encap,
         send_cert: keys.send_cert,
         send_certreq: keys.send_certreq,
     };

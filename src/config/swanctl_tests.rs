@@ -74,6 +74,7 @@ fn expected(me: &str, local: [u8; 4], remote: [u8; 4], nets: (u8, u8)) -> Connec
         over_time: Duration::from_secs(720),
         rand_time: Duration::from_secs(720),
         keyingtries: 1,
+        encap: false,
     }
 }
 
@@ -214,6 +215,11 @@ fn defaults_follow_strongswan() {
             (got, want) => panic!("{keys}: {:?} vs {want:?}", got.map(|_| ())),
         }
     }
+
+    assert!(!c.encap);
+    let forced = text.replace("remote_addrs", "encap = yes\nremote_addrs");
+    let forced = load_str(Path::new("/etc/swanctl/swanctl.conf"), &forced).unwrap();
+    assert!(forced.connections[0].encap);
 
     // IKE SA lifetimes: over_time a tenth of the longer interval, rand_time over_time but at
     // most half the shorter one (vici_config.c), keyingtries 1.

@@ -52,11 +52,13 @@ impl IkeSa {
     /// our IKE_SA_INIT message (the request has SPIr zero).
     pub(crate) fn nat_notifies(&self) -> [notify::Repr; 2] {
         let (i, r) = (self.spi_i, self.spi_r);
+        // `encap = yes`: a source the peer cannot see us at (RFC 7296 2.23 allows faking it).
+        let source = match self.conn.encap {
+            true => SocketAddr::from(([0, 0, 0, 0], 0)),
+            false => self.local,
+        };
         [
-            notify::Repr::new(
-                NotifyType::NAT_DETECTION_SOURCE_IP,
-                &nat_hash(i, r, self.local),
-            ),
+            notify::Repr::new(NotifyType::NAT_DETECTION_SOURCE_IP, &nat_hash(i, r, source)),
             notify::Repr::new(
                 NotifyType::NAT_DETECTION_DESTINATION_IP,
                 &nat_hash(i, r, self.remote),
@@ -79,7 +81,8 @@ impl IkeSa {
         self.nat = Nat {
             supported: true,
             remote: !sources.iter().any(|n| n.data == remote),
-            local: destination.data != local,
+            // With `encap = yes` we act as if behind a NAT, as the peer now believes.
+            local: destination.data != local || self.conn.encap,
         };
     }
 

@@ -94,6 +94,7 @@ pub fn connection(
         over_time: Duration::from_secs(1440),
         rand_time: Duration::from_secs(1440),
         keyingtries: 1,
+        encap: false,
         send_cert: SendCert::IfAsked,
         send_certreq: true,
     }
