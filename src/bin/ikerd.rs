@@ -60,6 +60,10 @@ fn main() -> ExitCode {
         }
     };
     if args.check_config {
+        let mut store = store;
+        for note in store.take_notes() {
+            eprintln!("note: {note}");
+        }
         println!(
             "{}: {} connections, no errors",
             args.config.display(),

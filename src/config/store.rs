@@ -62,6 +62,8 @@ pub struct Store {
     pools: Vec<Pool>,
     /// The connections changed since [`Store::take_changed`] last ran.
     changed: bool,
+    /// What the last load asked for that ikerd does differently (for the log).
+    notes: Vec<Problem>,
 }
 
 impl Store {
@@ -126,6 +128,7 @@ impl Store {
             return Err(ConfigError { problems });
         }
         store.secrets = loaded.secrets;
+        store.notes = loaded.notes;
         store.conns = loaded
             .connections
             .into_iter()
@@ -151,6 +154,12 @@ impl Store {
 
     pub fn connection_names(&self) -> Vec<String> {
         self.conns.iter().map(|(c, _)| c.name.clone()).collect()
+    }
+
+    /// What the configuration loaded since the last call asks for that ikerd does
+    /// differently (not errors), for the log.
+    pub fn take_notes(&mut self) -> Vec<Problem> {
+        std::mem::take(&mut self.notes)
     }
 
     /// Whether the connections changed since the last call.
@@ -187,6 +196,7 @@ impl Store {
             return Err(ConfigError { problems });
         }
         let start = !loaded.start.is_empty();
+        self.notes.extend(loaded.notes);
         match self.conns.iter_mut().find(|(c, _)| c.name == conn.name) {
             Some(slot) => *slot = (conn, start),
             None => self.conns.push((conn, start)),

@@ -30,6 +30,9 @@ pub struct Loaded {
     pub start: Vec<String>,
     /// The IKE pre-shared keys, for lookups by identity at run time.
     pub secrets: Secrets,
+    /// What the configuration asks for that ikerd does differently, for the log: where and
+    /// what (not errors: the tunnel works, without the feature).
+    pub notes: Vec<Problem>,
 }
 
 /// Problems found so far; the walk goes on after each so the user sees them all.
@@ -59,6 +62,7 @@ pub fn interpret(root: &Section, creds: &Credentials, problems: &mut Problems) -
                 let loaded = connections(&section.sections, &secrets, creds, problems);
                 out.connections.extend(loaded.connections);
                 out.start.extend(loaded.start);
+                out.notes.extend(loaded.notes);
             }
             "secrets" => {}
             // Empty sections are harmless: Debian's default swanctl.conf has them.
@@ -88,6 +92,7 @@ pub fn connections(
 ) -> Loaded {
     let mut out = Loaded::default();
     for conn in sections {
+        out.notes.extend(conn_notes(conn));
         if let Some((conn, start)) = connection(conn, secrets, creds, problems) {
             if !start.is_empty() {
                 out.start.push(conn.name.clone());
@@ -96,6 +101,35 @@ pub fn connections(
         }
     }
     out
+}
+
+/// Keys whose value asks for something ikerd does not do yet but whose absence the peer
+/// copes with, as with a peer that lacks it: MOBIKE and IKE fragmentation are announced to
+/// the peer only when both sides want them, and ikerd does not announce them. Noted in the
+/// log rather than refused: strongSwan's defaults are these values.
+fn conn_notes(section: &Section) -> Vec<Problem> {
+    let path = format!("connections.{}", section.name);
+    let mut notes = Vec::new();
+    for kv in &section.keys {
+        let value = kv.value.as_deref().unwrap_or_default();
+        let note = match kv.key.as_str() {
+            "mobike" if values::boolean(value) == Ok(true) => {
+                "MOBIKE is not supported yet: not offered to the peer, and the IKE SA does not \
+                 follow address changes of ours"
+            }
+            "fragmentation" if matches!(value, "yes" | "accept") => {
+                "IKE fragmentation is not supported yet: not offered to the peer, messages go \
+                 unfragmented"
+            }
+            _ => continue,
+        };
+        notes.push(Problem::new(
+            &kv.at,
+            &format!("{path}.{}", kv.key),
+            note.into(),
+        ));
+    }
+    notes
 }
 
 /// Connection keys strongSwan defines that ikerd does not implement yet.
@@ -119,8 +153,8 @@ const CONN_UNSUPPORTED: &[&str] = &[
 /// supported yet"): ikerd does no MOBIKE, no IKE fragmentation and no uniqueness policy.
 fn conn_accepts(key: &str, value: &str) -> Option<bool> {
     Some(match key {
-        "mobike" => values::boolean(value) == Ok(false),
-        "fragmentation" => value.eq_ignore_ascii_case("no"),
+        "mobike" => values::boolean(value).is_ok(),
+        "fragmentation" => matches!(value, "yes" | "accept" | "no"),
         "unique" => value.eq_ignore_ascii_case("no"),
         // swanctl.conf(5): dpd_timeout applies to IKEv1 only; IKEv2 ignores it.
         "dpd_timeout" => values::time(value).is_ok(),

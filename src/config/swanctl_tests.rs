@@ -217,6 +217,22 @@ fn defaults_follow_strongswan() {
     }
 
     assert!(!c.encap);
+    // MOBIKE and fragmentation asked for: noted, not refused; forced fragmentation refused.
+    let asked = text.replace(
+        "remote_addrs",
+        "mobike = yes\nfragmentation = yes\nremote_addrs",
+    );
+    let asked = load_str(Path::new("/etc/swanctl/swanctl.conf"), &asked).unwrap();
+    let notes: Vec<&str> = asked.notes.iter().map(|n| n.key.as_str()).collect();
+    assert_eq!(
+        notes,
+        ["connections.c.mobike", "connections.c.fragmentation"]
+    );
+    assert!(asked.notes[0].message.contains("not supported yet"));
+    assert!(loaded.notes.is_empty());
+    let forced = text.replace("remote_addrs", "fragmentation = force\nremote_addrs");
+    let e = load_str(Path::new("/etc/swanctl/swanctl.conf"), &forced).unwrap_err();
+    assert!(e.to_string().contains("'force': not supported yet"), "{e}");
     let forced = text.replace("remote_addrs", "encap = yes\nremote_addrs");
     let forced = load_str(Path::new("/etc/swanctl/swanctl.conf"), &forced).unwrap();
     assert!(forced.connections[0].encap);

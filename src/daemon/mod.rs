@@ -376,6 +376,9 @@ impl<K: KernelBackend> Daemon<K> {
     /// change (the connections given to [`Daemon::new`] are its connections).
     pub fn set_store(&mut self, mut store: Store) {
         store.take_changed();
+        for note in store.take_notes() {
+            warn!("{note}");
+        }
         self.store = store;
     }
 
@@ -409,6 +412,9 @@ impl<K: KernelBackend> Daemon<K> {
     /// not touched, changed or removed ones are closed, and new or changed ones take their
     /// start actions.
     async fn apply_store(&mut self) {
+        for note in self.store.take_notes() {
+            warn!("{note}");
+        }
         if !self.store.take_changed() {
             return;
         }
