@@ -340,7 +340,7 @@ connections {
       local_addrs = 192.0.2.1
       proposals = aes128-sha256-x448
       dpd_delay = soon
-      mobike = yes
+      unique = replace
       fragmentation = no
       local-1 { auth = psk }
       local-2 { auth = eap-mschapv2 }
@@ -373,7 +373,7 @@ stray = 1
     };
     has(4, "connections.c.proposals", "'x448' is not supported yet");
     has(5, "connections.c.dpd_delay", "is not a time");
-    has(6, "connections.c.mobike", "'yes': not supported yet");
+    has(6, "connections.c.unique", "'replace': not supported yet");
     has(
         9,
         "connections.c.local-2.auth",
