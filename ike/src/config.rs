@@ -110,6 +110,8 @@ pub struct Connection {
     /// How many times an initiation that got no answer is started again (swanctl's
     /// `keyingtries`); zero: for ever.
     pub keyingtries: u32,
+    /// What to do with other IKE SAs of the same identities (swanctl's `unique`).
+    pub unique: Unique,
     /// Encapsulate ESP in UDP even without a NAT (swanctl's `encap`): our NAT detection
     /// hash of our own address is made not to match, so both sides behave as behind a NAT.
     pub encap: bool,
@@ -117,6 +119,21 @@ pub struct Connection {
     pub send_cert: SendCert,
     /// Whether we ask for the peer's certificate with CERTREQ (swanctl's `send_certreq`).
     pub send_certreq: bool,
+}
+
+/// The uniqueness policy (swanctl.conf(5) `unique`): what a new IKE SA does to the others
+/// between the same identities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unique {
+    /// Nothing, even when the peer says it starts afresh (INITIAL_CONTACT).
+    Never,
+    /// Only when the peer says it starts afresh: the others go (strongSwan's default).
+    #[default]
+    No,
+    /// The new one replaces the others of the connection.
+    Replace,
+    /// The first one stays: a new one from another address is deleted.
+    Keep,
 }
 
 /// When we send our certificates (swanctl.conf(5) `send_cert`).

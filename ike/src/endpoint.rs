@@ -21,8 +21,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::config::Action;
 use crate::config::Connection;
+use crate::config::{Action, Unique};
 use crate::cookie::Cookies;
 use crate::crypto::Random;
 use crate::kernel::{KernelEvent, KernelOpId, KernelReply};
@@ -272,6 +272,18 @@ impl Endpoint {
         if let Some((conn, ended)) = ended {
             out.extend(self.after_end(now, &conn, &ended));
         }
+        let up: Vec<IkeSpi> = out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Event(Event::IkeUp { spi_i, spi_r, .. }) => Some([*spi_i, *spi_r]),
+                _ => None,
+            })
+            .flatten()
+            .filter(|s| self.sas.contains_key(s))
+            .collect();
+        for spi in up {
+            out.extend(self.enforce_unique(now, spi));
+        }
         out
     }
 
@@ -341,7 +353,85 @@ impl Endpoint {
         }
         sa.restarting = true;
         sa.attempt = attempt;
+        sa.initial_contact = self.first_contact(&sa.conn);
         self.run_sa(now, sa, |sa, ctx| sa.initiate(ctx))
+    }
+
+    /// Whether an IKE SA of `conn` would be the only one between its identities, so that it
+    /// tells the peer so (INITIAL_CONTACT), as strongSwan decides: only with a configured
+    /// peer identity and a uniqueness policy other than `never`.
+    fn first_contact(&self, conn: &Connection) -> bool {
+        let Some(remote_id) = &conn.remote_id else {
+            return false;
+        };
+        conn.unique != Unique::Never
+            && !self.sas.values().any(|o| {
+                o.state != State::Dead
+                    && o.conn.local_id.matches(&conn.local_id)
+                    && o.peer_id.as_ref().or(o.conn.remote_id.as_ref()) == Some(remote_id)
+            })
+    }
+
+    /// The uniqueness policy, once the IKE SA with our SPI `spi` is established: a peer that
+    /// says it starts afresh (INITIAL_CONTACT) takes the place of every other IKE SA between
+    /// the same identities (they go without a Delete: the peer forgot them); `replace` deletes
+    /// the connection's others; `keep` deletes the new one when another, from another
+    /// address, exists.
+    fn enforce_unique(&mut self, now: Instant, spi: IkeSpi) -> Vec<Output> {
+        let Some(new) = self.sas.get(&spi) else {
+            return Vec::new();
+        };
+        let (Some(peer), policy) = (new.peer_id.clone(), new.conn.unique) else {
+            return Vec::new();
+        };
+        let (name, local_id, remote, forgot) = (
+            new.conn.name.clone(),
+            new.conn.local_id.clone(),
+            new.remote,
+            new.peer_initial_contact,
+        );
+        let duplicates: Vec<(IkeSpi, bool, SocketAddr)> = self
+            .sas
+            .values()
+            .filter(|o| o.local_spi() != spi)
+            .filter(|o| matches!(o.state, State::Established | State::Deleting))
+            .filter(|o| o.conn.local_id.matches(&local_id))
+            .filter(|o| o.peer_id.as_ref().is_some_and(|p| p.matches(&peer)))
+            .filter(|o| o.remote.is_ipv4() == remote.is_ipv4())
+            .map(|o| (o.local_spi(), o.conn.name == name, o.remote))
+            .collect();
+        let mut out = Vec::new();
+        if forgot && policy != Unique::Never {
+            for (other, _, _) in duplicates {
+                out.extend(self.with_sa(now, other, |sa, ctx| {
+                    sa.release_pending(ctx);
+                    sa.die(ctx, DownReason::Duplicate);
+                }));
+            }
+            return out;
+        }
+        let same_conn = duplicates.iter().filter(|(_, same, _)| *same);
+        match policy {
+            Unique::Replace => {
+                let others: Vec<IkeSpi> = same_conn.map(|(s, _, _)| *s).collect();
+                for other in others {
+                    out.extend(self.with_sa(now, other, |sa, ctx| {
+                        sa.close_reason = Some(DownReason::Duplicate);
+                        sa.terminate(ctx);
+                    }));
+                }
+            }
+            Unique::Keep => {
+                if same_conn.clone().any(|(_, _, at)| at.ip() != remote.ip()) {
+                    out.extend(self.with_sa(now, spi, |sa, ctx| {
+                        sa.close_reason = Some(DownReason::Duplicate);
+                        sa.terminate(ctx);
+                    }));
+                }
+            }
+            Unique::No | Unique::Never => {}
+        }
+        out
     }
 
     /// Installs the trap policies of `child` in `conn`.
@@ -671,6 +761,7 @@ impl Endpoint {
         let mut sa = IkeSa::new(conn, Role::Initiator, local, remote, now);
         sa.first_child = first_child;
         sa.restarting = restarting;
+        sa.initial_contact = self.first_contact(&sa.conn);
         self.run_sa(now, sa, |sa, ctx| sa.initiate(ctx))
     }
 

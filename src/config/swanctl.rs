@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use ike::auth::x509::{self, Certificate};
-use ike::config::{Auth, ChildConfig, Connection, Pubkey, SendCert};
+use ike::config::{Auth, ChildConfig, Connection, Pubkey, SendCert, Unique};
 use ike::kernel::{IpsecProtocol, Lifetime, Mode};
 use ike::proposal::Preference;
 use ike::wire::id;
@@ -150,12 +150,11 @@ const CONN_UNSUPPORTED: &[&str] = &[
 ];
 
 /// Keys accepted only with the value that describes what ikerd does (and otherwise "not
-/// supported yet"): ikerd does no MOBIKE, no IKE fragmentation and no uniqueness policy.
+/// supported yet"): ikerd does no MOBIKE and no IKE fragmentation.
 fn conn_accepts(key: &str, value: &str) -> Option<bool> {
     Some(match key {
         "mobike" => values::boolean(value).is_ok(),
         "fragmentation" => matches!(value, "yes" | "accept" | "no"),
-        "unique" => value.eq_ignore_ascii_case("no"),
         // swanctl.conf(5): dpd_timeout applies to IKEv1 only; IKEv2 ignores it.
         "dpd_timeout" => values::time(value).is_ok(),
         _ => return None,
@@ -174,6 +173,7 @@ struct ConnKeys {
     rand_time: Option<Duration>,
     keyingtries: u32,
     encap: bool,
+    unique: Unique,
     send_cert: SendCert,
     send_certreq: bool,
 }
@@ -192,6 +192,7 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
         rand_time: None,
         keyingtries: 1,
         encap: false,
+        unique: Unique::No,
         send_cert: SendCert::IfAsked,
         send_certreq: true,
     };
@@ -214,6 +215,7 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
             "over_time" => values::time(value).map(|t| keys.over_time = Some(t)),
             "rand_time" => values::time(value).map(|t| keys.rand_time = Some(t)),
             "encap" => values::boolean(value).map(|b| keys.encap = b),
+            "unique" => unique(value).map(|u| keys.unique = u),
             "keyingtries" => value
                 .parse()
                 .map(|n| keys.keyingtries = n)
@@ -252,6 +254,17 @@ fn rand_time(keys: &ConnKeys) -> Duration {
         };
         over_time(keys).min(base / 2)
     })
+}
+
+/// swanctl.conf(5) `unique`.
+fn unique(value: &str) -> Result<Unique, String> {
+    match value {
+        "never" => Ok(Unique::Never),
+        "no" => Ok(Unique::No),
+        "replace" => Ok(Unique::Replace),
+        "keep" => Ok(Unique::Keep),
+        _ => Err(format!("'{value}': expected never, no, replace or keep")),
+    }
 }
 
 /// swanctl.conf(5) `send_cert`.
@@ -506,6 +519,7 @@ fn connection(
         rand_time: rand_time(&keys),
         keyingtries: keys.keyingtries,
         encap: keys.encap,
+        unique: keys.unique,
         send_cert: keys.send_cert,
         send_certreq: keys.send_certreq,
     };

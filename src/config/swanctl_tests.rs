@@ -75,6 +75,7 @@ fn expected(me: &str, local: [u8; 4], remote: [u8; 4], nets: (u8, u8)) -> Connec
         rand_time: Duration::from_secs(720),
         keyingtries: 1,
         encap: false,
+        unique: Default::default(),
     }
 }
 
@@ -340,7 +341,7 @@ connections {
       local_addrs = 192.0.2.1
       proposals = aes128-sha256-x448
       dpd_delay = soon
-      unique = replace
+      unique = sometimes
       fragmentation = no
       local-1 { auth = psk }
       local-2 { auth = eap-mschapv2 }
@@ -373,7 +374,11 @@ stray = 1
     };
     has(4, "connections.c.proposals", "'x448' is not supported yet");
     has(5, "connections.c.dpd_delay", "is not a time");
-    has(6, "connections.c.unique", "'replace': not supported yet");
+    has(
+        6,
+        "connections.c.unique",
+        "'sometimes': expected never, no, replace or keep",
+    );
     has(
         9,
         "connections.c.local-2.auth",

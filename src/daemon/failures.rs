@@ -63,7 +63,8 @@ pub(super) fn failure(event: &Event, conn: Option<&Connection>, at: SystemTime) 
                 DownReason::Terminated
                 | DownReason::DeletedByPeer
                 | DownReason::Rekeyed
-                | DownReason::Reauthenticating => {
+                | DownReason::Reauthenticating
+                | DownReason::Duplicate => {
                     return None;
                 }
                 DownReason::Expired => (

@@ -77,7 +77,8 @@ impl<K: KernelBackend> Daemon<K> {
                 let text = match reason {
                     DownReason::Terminated
                     | DownReason::DeletedByPeer
-                    | DownReason::Reauthenticating => {
+                    | DownReason::Reauthenticating
+                    | DownReason::Duplicate => {
                         format!("IKE_SA {} {}", ike_name(&v), down_reason(reason))
                     }
                     _ => format!(

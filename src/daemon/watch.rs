@@ -122,6 +122,7 @@ pub(super) fn down_reason(reason: &DownReason) -> String {
         DownReason::Rekeyed => "replaced by its rekeyed successor".into(),
         DownReason::Reauthenticating => "deleted to reauthenticate".into(),
         DownReason::Expired => "deleted: not rekeyed or reauthenticated in time".into(),
+        DownReason::Duplicate => "replaced by another IKE SA between the same identities".into(),
     }
 }
 

@@ -61,6 +61,9 @@ pub enum DownReason {
     Reauthenticating,
     /// Neither rekeyed nor reauthenticated in time (`over_time`).
     Expired,
+    /// Another IKE SA between the same identities took its place (`unique`, or the peer's
+    /// INITIAL_CONTACT).
+    Duplicate,
 }
 
 /// How an IKE SA ended, for what the endpoint does next.
@@ -339,6 +342,13 @@ pub struct IkeSa {
     pub(crate) attempt: u32,
     /// Why we are deleting it, when not because we were asked to.
     pub(crate) close_reason: Option<DownReason>,
+    /// The identity the peer proved.
+    pub peer_id: Option<crate::wire::id::Repr>,
+    /// Whether we tell the peer we hold no other IKE SA with it (INITIAL_CONTACT), as
+    /// strongSwan does when none exists between the two identities.
+    pub(crate) initial_contact: bool,
+    /// The peer told us so in its IKE_AUTH request.
+    pub peer_initial_contact: bool,
     pub(crate) last_keepalive: Instant,
     /// When it was authenticated both ways, or (the successor of a rekey) took over.
     pub(crate) established_at: Option<Instant>,
@@ -406,6 +416,9 @@ impl IkeSa {
             expire_at: None,
             attempt: 1,
             close_reason: None,
+            peer_id: None,
+            initial_contact: true,
+            peer_initial_contact: false,
             last_keepalive: now,
             established_at: None,
             peer_hashes: None,

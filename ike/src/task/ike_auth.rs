@@ -100,7 +100,11 @@ impl IkeSa {
             certreqs: self.certreq().into_iter().collect(),
             id_r: self.conn.remote_id.clone(),
             auth: Some(proof.auth),
-            notifies: vec![notify::Repr::new(NotifyType::INITIAL_CONTACT, &[])],
+            notifies: self
+                .initial_contact
+                .then(|| notify::Repr::new(NotifyType::INITIAL_CONTACT, &[]))
+                .into_iter()
+                .collect(),
             ..IkeAuthRequest::default()
         };
         if let Some(pending) = self.pending.iter_mut().find(|p| p.kind == ChildKind::Auth) {
@@ -154,6 +158,7 @@ impl IkeSa {
             self.send_request(ctx, ExchangeType::INFORMATIONAL, &notice.into_payloads());
             return self.die(ctx, DownReason::AuthenticationFailed(why));
         }
+        self.peer_id = Some(id_r.clone());
         self.establish(ctx);
         // The connection's other Child SAs follow, one CREATE_CHILD_SA each (not when this
         // IKE SA is for one trapped child).
@@ -203,6 +208,10 @@ impl IkeSa {
             (Some(id_i), Some(auth)) => self.check_peer_auth(ctx, id_i, &request.certs, auth),
             _ => Err("initiator sent no IDi and AUTH".into()),
         };
+        if checked.is_ok() {
+            self.peer_id = request.id_i.clone();
+            self.peer_initial_contact = has(&request.notifies, NotifyType::INITIAL_CONTACT);
+        }
         let proof = checked.and_then(|()| {
             self.our_auth()
                 .map_err(|e| format!("cannot prove our identity: {e}"))

@@ -271,6 +271,7 @@ impl IkeSa {
         next.established_at = Some(ctx.now);
         next.nat = self.nat;
         next.reauth_at = self.reauth_at;
+        next.peer_id = self.peer_id.clone();
         next.children = std::mem::take(&mut self.children);
         next.jobs = self
             .jobs

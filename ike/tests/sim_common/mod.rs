@@ -95,6 +95,7 @@ pub fn connection(
         rand_time: Duration::from_secs(1440),
         keyingtries: 1,
         encap: false,
+        unique: Default::default(),
         send_cert: SendCert::IfAsked,
         send_certreq: true,
     }
