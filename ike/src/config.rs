@@ -179,6 +179,20 @@ pub struct ChildConfig {
     /// A command the daemon runs (with `/bin/sh -c`) when the Child SA comes up and goes down,
     /// with strongSwan's `PLUTO_*` environment (swanctl.conf's `updown`).
     pub updown: Option<String>,
+    /// XFRM interface ids and policy priority of its SAs and policies.
+    pub xfrm: XfrmOptions,
+}
+
+/// Kernel settings of a Child SA's SAs and policies (swanctl's `if_id_in`, `if_id_out` and
+/// `priority`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct XfrmOptions {
+    /// The XFRM interface id of the inbound SA and the in and fwd policies.
+    pub if_id_in: Option<u32>,
+    /// The XFRM interface id of the outbound SA and the out policies.
+    pub if_id_out: Option<u32>,
+    /// A fixed priority for the policies instead of strongSwan's computed one.
+    pub priority: Option<u32>,
 }
 
 /// A traffic selector covering exactly `addr`, all protocols and ports.

@@ -458,6 +458,7 @@ impl Endpoint {
             protocol: config.protocol,
             mode: config.mode,
             reqid,
+            xfrm: config.xfrm,
         };
         let policies = shape.policies(
             &config.local_selectors(conn.local_addr),

@@ -100,6 +100,8 @@ pub struct PolicyParams {
     pub reqid: u32,
     pub mark: Option<(u32, u32)>,
     pub if_id: Option<u32>,
+    /// A fixed priority; None: computed from the selectors, as strongSwan does.
+    pub priority: Option<u32>,
 }
 
 /// One thing for the kernel to do.

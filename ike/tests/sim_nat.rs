@@ -140,3 +140,39 @@ fn encap_yes_puts_esp_in_udp_without_a_nat() {
     pair.run_for(Duration::from_secs(45));
     assert!(pair.peers[MOON].sent[sent..].iter().any(|m| m == &[0xff]));
 }
+
+#[test]
+fn interface_ids_and_priority_reach_the_kernel() {
+    let mut moon = moon(PSK);
+    moon.children[0].xfrm = ike::config::XfrmOptions {
+        if_id_in: Some(42),
+        if_id_out: Some(43),
+        priority: Some(1000),
+    };
+    let mut pair = pair(89, moon, sun(PSK));
+    initiate(&mut pair);
+    pair.run_for(Duration::from_secs(2));
+    pair.traffic_flows(SUN).unwrap();
+    let kernel = &pair.peers[MOON].kernel;
+    for sa in kernel.sas.values() {
+        let inbound = sa.sa.dst == "192.0.2.1".parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(sa.if_id, Some(if inbound { 42 } else { 43 }), "{sa:?}");
+    }
+    assert_eq!(kernel.policies.len(), 3);
+    for p in &kernel.policies {
+        let want = if p.dir == ike::kernel::Direction::Out {
+            43
+        } else {
+            42
+        };
+        assert_eq!((p.if_id, p.priority), (Some(want), Some(1000)), "{p:?}");
+    }
+    // Sun's side has none.
+    assert!(
+        pair.peers[SUN]
+            .kernel
+            .policies
+            .iter()
+            .all(|p| p.if_id.is_none())
+    );
+}

@@ -6,7 +6,7 @@ use ike::config::{Action, ChildConfig};
 use ike::kernel::Mode;
 
 use super::proposals::{self, Kind};
-use super::swanctl::{Problems, child_config, lifetime};
+use super::swanctl::{Problems, child_config, if_id, lifetime};
 use super::tree::{KeyValue, Problem, Section};
 use super::values;
 
@@ -24,15 +24,12 @@ const UNSUPPORTED: &[&str] = &[
     "policies_fwd_out",
     "inactivity",
     "reqid",
-    "priority",
     "interface",
     "mark_in",
     "mark_in_sa",
     "mark_out",
     "set_mark_in",
     "set_mark_out",
-    "if_id_in",
-    "if_id_out",
     "label",
     "label_mode",
     "tfc_padding",
@@ -117,6 +114,12 @@ fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(Chil
                 Ok(())
             }
             "rekey_time" => values::time(value).map(|t| rekey = t),
+            "if_id_in" => if_id(value).map(|id| config.xfrm.if_id_in = Some(id)),
+            "if_id_out" => if_id(value).map(|id| config.xfrm.if_id_out = Some(id)),
+            "priority" => values::number_u32(value).map(|p| {
+                // strongSwan: 0 means the computed priority.
+                config.xfrm.priority = (p != 0).then_some(p);
+            }),
             "life_time" => values::time(value).map(|t| life = Some(t)),
             key => match accepts(key, value) {
                 Some(true) => Ok(()),

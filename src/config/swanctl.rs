@@ -142,8 +142,6 @@ const CONN_UNSUPPORTED: &[&str] = &[
     "ppk_id",
     "ppk_required",
     "pools",
-    "if_id_in",
-    "if_id_out",
     "mediation",
     "mediated_by",
     "mediation_peer",
@@ -174,6 +172,8 @@ struct ConnKeys {
     keyingtries: u32,
     encap: bool,
     unique: Unique,
+    if_id_in: Option<u32>,
+    if_id_out: Option<u32>,
     send_cert: SendCert,
     send_certreq: bool,
 }
@@ -193,6 +193,8 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
         keyingtries: 1,
         encap: false,
         unique: Unique::No,
+        if_id_in: None,
+        if_id_out: None,
         send_cert: SendCert::IfAsked,
         send_certreq: true,
     };
@@ -216,6 +218,8 @@ fn conn_keys(section: &Section, path: &str, problems: &mut Problems) -> ConnKeys
             "rand_time" => values::time(value).map(|t| keys.rand_time = Some(t)),
             "encap" => values::boolean(value).map(|b| keys.encap = b),
             "unique" => unique(value).map(|u| keys.unique = u),
+            "if_id_in" => if_id(value).map(|id| keys.if_id_in = Some(id)),
+            "if_id_out" => if_id(value).map(|id| keys.if_id_out = Some(id)),
             "keyingtries" => value
                 .parse()
                 .map(|n| keys.keyingtries = n)
@@ -500,6 +504,12 @@ fn connection(
     if problems.len() > before {
         return None;
     }
+    // The connection's interface ids are its children's unless they have their own.
+    let mut children = children;
+    for child in &mut children {
+        child.xfrm.if_id_in = child.xfrm.if_id_in.or(keys.if_id_in);
+        child.xfrm.if_id_out = child.xfrm.if_id_out.or(keys.if_id_out);
+    }
     let connection = Connection {
         name: section.name.clone(),
         local_addr: keys.local_addr,
@@ -673,5 +683,28 @@ pub(super) fn child_config(name: &str) -> ChildConfig {
         close_action: Default::default(),
         dpd_action: Default::default(),
         updown: None,
+        xfrm: Default::default(),
+    }
+}
+
+/// An XFRM interface id (`if_id_in`, `if_id_out`): a number, decimal or 0x hex, not zero.
+/// strongSwan's `%unique` (a fresh id per Child SA) needs an interface made per Child SA,
+/// which ikerd does not do.
+pub(super) fn if_id(value: &str) -> Result<u32, String> {
+    if value.starts_with('%') {
+        return Err(format!(
+            "'{value}': not supported yet (only a fixed interface id)"
+        ));
+    }
+    let id = match value
+        .strip_prefix("0x")
+        .or_else(|| value.strip_prefix("0X"))
+    {
+        Some(hex) => u32::from_str_radix(hex, 16).map_err(|_| format!("'{value}' is not a number")),
+        None => values::number_u32(value),
+    }?;
+    match id {
+        0 => Err("0 is no interface id (it means none)".into()),
+        id => Ok(id),
     }
 }

@@ -65,6 +65,7 @@ fn expected(me: &str, local: [u8; 4], remote: [u8; 4], nets: (u8, u8)) -> Connec
             close_action: Default::default(),
             dpd_action: Default::default(),
             updown: None,
+            xfrm: Default::default(),
         }],
         dpd_delay: Duration::from_secs(30),
         send_cert: SendCert::IfAsked,
@@ -237,6 +238,39 @@ fn defaults_follow_strongswan() {
     let forced = text.replace("remote_addrs", "encap = yes\nremote_addrs");
     let forced = load_str(Path::new("/etc/swanctl/swanctl.conf"), &forced).unwrap();
     assert!(forced.connections[0].encap);
+
+    // XFRM interface ids: the connection's for children without their own; priority.
+    let xfrm = text
+        .replace(
+            "remote_addrs",
+            "if_id_in = 0x2a\nif_id_out = 7\nremote_addrs",
+        )
+        .replace(
+            "children { c { } }",
+            "children { c { }\n d { if_id_out = 9\npriority = 1234 } }",
+        );
+    let xfrm = load_str(Path::new("/etc/swanctl/swanctl.conf"), &xfrm).unwrap();
+    let kids: Vec<_> = xfrm.connections[0]
+        .children
+        .iter()
+        .map(|c| c.xfrm)
+        .collect();
+    assert_eq!(
+        kids.iter()
+            .map(|x| (x.if_id_in, x.if_id_out, x.priority))
+            .collect::<Vec<_>>(),
+        [(Some(42), Some(7), None), (Some(42), Some(9), Some(1234))]
+    );
+    assert_eq!(c.children[0].xfrm, Default::default());
+    for (bad, message) in [
+        ("if_id_in = %unique", "only a fixed interface id"),
+        ("if_id_out = 0", "0 is no interface id"),
+        ("if_id_in = 0xzz", "'0xzz' is not a number"),
+    ] {
+        let text = text.replace("remote_addrs", &format!("{bad}\nremote_addrs"));
+        let e = load_str(Path::new("/etc/swanctl/swanctl.conf"), &text).unwrap_err();
+        assert!(e.to_string().contains(message), "{e}");
+    }
 
     // IKE SA lifetimes: over_time a tenth of the longer interval, rand_time over_time but at
     // most half the shorter one (vici_config.c), keyingtries 1.

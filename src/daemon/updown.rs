@@ -187,6 +187,7 @@ mod tests {
             remote_id: "sun.example".into(),
             encap: true,
             last: true,
+            xfrm_interface: false,
         }
     }
 

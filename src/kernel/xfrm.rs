@@ -115,7 +115,7 @@ impl KernelBackend for XfrmBackend {
     }
 
     async fn routes(&mut self, info: &ChildInfo, up: bool) {
-        if info.mode != core::Mode::Tunnel {
+        if info.mode != core::Mode::Tunnel || info.xfrm_interface {
             return;
         }
         if !up {
@@ -465,7 +465,9 @@ fn policy_specs(p: &PolicyParams) -> Result<Vec<PolicySpec>, Failure> {
                             spi: None,
                             optional: false,
                         }],
-                        priority: Priority::Auto(PolicyClass::Ipsec),
+                        priority: p
+                            .priority
+                            .map_or(Priority::Auto(PolicyClass::Ipsec), Priority::Fixed),
                         lifetime: xfrm::Lifetime::default(),
                     });
                 }

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use crate::config::ChildConfig;
+use crate::config::{ChildConfig, XfrmOptions};
 use crate::crypto::Secret;
 use crate::crypto::encr::Encr;
 use crate::crypto::integ::Integ;
@@ -287,34 +287,42 @@ pub fn sa_pair(
         mark: None,
         if_id: None,
     };
+    let (inbound, outbound) = (config.xfrm.if_id_in, config.xfrm.if_id_out);
     let flip = |(ours, theirs): (u16, u16)| (theirs, ours);
     (
-        sa(
-            child.sa_in(),
-            child.remote,
-            keys.encr_in,
-            keys.integ_in,
-            encap.map(flip),
-        ),
-        sa(
-            child.sa_out(),
-            child.local,
-            keys.encr_out,
-            keys.integ_out,
-            encap,
-        ),
+        SaParams {
+            if_id: inbound,
+            ..sa(
+                child.sa_in(),
+                child.remote,
+                keys.encr_in,
+                keys.integ_in,
+                encap.map(flip),
+            )
+        },
+        SaParams {
+            if_id: outbound,
+            ..sa(
+                child.sa_out(),
+                child.local,
+                keys.encr_out,
+                keys.integ_out,
+                encap,
+            )
+        },
     )
 }
 
 /// The policies of a Child SA: out for our selectors to theirs, in (and fwd in tunnel mode)
 /// for theirs to ours, for every pair of selectors.
-pub fn policies(child: &ChildSa) -> Vec<PolicyParams> {
+pub fn policies(child: &ChildSa, xfrm: XfrmOptions) -> Vec<PolicyParams> {
     let shape = PolicyShape {
         local: child.local,
         remote: child.remote,
         protocol: child.protocol,
         mode: child.mode,
         reqid: child.reqid,
+        xfrm,
     };
     shape.policies(&child.local_ts, &child.remote_ts)
 }
@@ -328,6 +336,7 @@ pub struct PolicyShape {
     pub protocol: IpsecProtocol,
     pub mode: Mode,
     pub reqid: u32,
+    pub xfrm: XfrmOptions,
 }
 
 impl PolicyShape {
@@ -351,7 +360,11 @@ impl PolicyShape {
                 mode: self.mode,
                 reqid: self.reqid,
                 mark: None,
-                if_id: None,
+                if_id: match dir {
+                    Direction::Out => self.xfrm.if_id_out,
+                    Direction::In | Direction::Fwd => self.xfrm.if_id_in,
+                },
+                priority: self.xfrm.priority,
             };
         for local in local_ts {
             for remote in remote_ts {

@@ -101,6 +101,9 @@ pub struct ChildInfo {
     /// On the way down: no other pair of its reqid is left (it was not replaced by a rekey,
     /// nor a redundant pair of colliding rekeys).
     pub last: bool,
+    /// Its SAs belong to an XFRM interface (`if_id_in`/`if_id_out`): traffic is routed into
+    /// the interface by whoever set it up, so no routes are installed for it.
+    pub xfrm_interface: bool,
 }
 
 /// What an operator hears about.
@@ -615,6 +618,14 @@ impl IkeSa {
                 .map_or_else(|| "%any".to_string(), ToString::to_string),
             encap: self.nat.detected(),
             last,
+            xfrm_interface: self
+                .conn
+                .children
+                .iter()
+                .find(|config| config.name == child.name)
+                .is_some_and(|config| {
+                    config.xfrm.if_id_in.is_some() || config.xfrm.if_id_out.is_some()
+                }),
         }
     }
 

@@ -210,7 +210,7 @@ impl IkeSa {
         if !rekey && !ctx.is_trap(sa.reqid) {
             // A rekeyed pair keeps its predecessor's policies (same reqid); a trapped child
             // uses the trap's.
-            sa.policies = child::policies(&sa);
+            sa.policies = child::policies(&sa, pending.config.xfrm);
             ops.extend(sa.policies.iter().cloned().map(KernelOp::AddPolicy));
         }
         let pending = &mut self.pending[at];

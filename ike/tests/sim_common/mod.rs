@@ -87,6 +87,7 @@ pub fn connection(
             close_action: Default::default(),
             dpd_action: Default::default(),
             updown: None,
+            xfrm: Default::default(),
         }],
         dpd_delay: Duration::ZERO,
         rekey_time: Duration::from_secs(4 * 3600),
