@@ -138,7 +138,10 @@ pub struct ChildConfig {
     pub proposals: Vec<Proposal>,
     pub protocol: IpsecProtocol,
     pub mode: Mode,
+    /// Soft limits (rekey) and hard limits (delete) of its SAs; zero means none.
     pub lifetime: Lifetime,
+    /// How far each SA's soft limits may fall before the configured ones.
+    pub jitter: Jitter,
     pub replay_window: u32,
     pub start_action: Action,
     pub close_action: Action,
@@ -146,6 +149,16 @@ pub struct ChildConfig {
     /// A command the daemon runs (with `/bin/sh -c`) when the Child SA comes up and goes down,
     /// with strongSwan's `PLUTO_*` environment (swanctl.conf's `updown`).
     pub updown: Option<String>,
+}
+
+/// The most each Child SA's soft limits are brought forward, by an amount chosen at random for
+/// every SA so that the two ends rarely rekey at once (swanctl.conf's `rand_time`,
+/// `rand_bytes` and `rand_packets`; strongSwan's `apply_jitter`). Zero keeps the limit exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Jitter {
+    pub seconds: u64,
+    pub bytes: u64,
+    pub packets: u64,
 }
 
 /// A traffic selector covering exactly `addr`, all protocols and ports.

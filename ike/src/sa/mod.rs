@@ -203,6 +203,21 @@ impl Ctx<'_> {
         let fraction = f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX);
         period.saturating_sub(spread.min(period).mul_f64(fraction))
     }
+
+    /// A byte or packet `limit` lowered by a random part of up to `spread` (strongSwan's
+    /// `rand_bytes`, `rand_packets`), never to zero, which would mean no limit. Draws nothing
+    /// when there is nothing to randomise.
+    pub fn jittered_limit(&mut self, limit: u64, spread: u64) -> u64 {
+        let spread = spread.min(limit.saturating_sub(1));
+        if spread == 0 {
+            return limit;
+        }
+        let mut b = [0u8; 8];
+        self.rng.fill(&mut b);
+        // A uniform cut in 0..=spread: the high half of a 64x64-bit product.
+        let cut = (u128::from(u64::from_le_bytes(b)) * (u128::from(spread) + 1)) >> 64;
+        limit - cut as u64
+    }
 }
 
 /// Work that needs a request of its own, started when the Message ID window is free.
