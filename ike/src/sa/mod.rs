@@ -204,6 +204,17 @@ impl Ctx<'_> {
         period.saturating_sub(spread.min(period).mul_f64(fraction))
     }
 
+    /// A random part of the retransmission jitter to take off the next wait; draws nothing
+    /// when the schedule has no jitter.
+    pub fn retransmit_fraction(&mut self) -> f64 {
+        if self.retransmit.jitter == 0 {
+            return 0.0;
+        }
+        let mut b = [0u8; 4];
+        self.rng.fill(&mut b);
+        f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
+    }
+
     /// A byte or packet `limit` lowered by a random part of up to `spread` (strongSwan's
     /// `rand_bytes`, `rand_packets`), never to zero, which would mean no limit. Draws nothing
     /// when there is nothing to randomise.
@@ -326,6 +337,9 @@ pub struct IkeSa {
     /// How it ended and the Child SAs it had, for the endpoint's close and DPD actions.
     pub(crate) ended: Option<(DownReason, Vec<String>)>,
     pub(crate) last_keepalive: Instant,
+    /// How often a keepalive goes out from behind a NAT (the endpoint's
+    /// [`Settings::keep_alive`](crate::endpoint::Settings)); zero sends none.
+    pub(crate) keepalive_interval: std::time::Duration,
     /// When it was authenticated both ways, or (the successor of a rekey) took over.
     pub(crate) established_at: Option<Instant>,
     /// The peer's SIGNATURE_HASH_ALGORITHMS from IKE_SA_INIT (RFC 7427 4), if it sent one.
@@ -389,6 +403,7 @@ impl IkeSa {
             restarting: false,
             ended: None,
             last_keepalive: now,
+            keepalive_interval: crate::task::nat::KEEPALIVE_INTERVAL,
             established_at: None,
             peer_hashes: None,
             peer_asked_cert: false,
@@ -484,7 +499,9 @@ impl IkeSa {
             self.init_request.clone_from(&bytes);
         }
         self.transmit(ctx, bytes.clone());
-        self.requests.sent(ctx.now, exchange, bytes, ctx.retransmit);
+        let fraction = ctx.retransmit_fraction();
+        self.requests
+            .sent(ctx.now, exchange, bytes, ctx.retransmit, fraction);
     }
 
     /// Answers request `message_id` and caches the answer for its retransmissions.

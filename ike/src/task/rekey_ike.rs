@@ -258,6 +258,7 @@ impl IkeSa {
         next.state = State::Established;
         next.established_at = Some(ctx.now);
         next.nat = self.nat;
+        next.keepalive_interval = self.keepalive_interval;
         next.children = std::mem::take(&mut self.children);
         next.jobs = self
             .jobs
