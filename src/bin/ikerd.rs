@@ -29,6 +29,11 @@ struct Args {
     /// The swanctl.conf to read (its `include`s are resolved relative to it).
     #[arg(long, default_value = "/etc/swanctl/swanctl.conf", value_name = "FILE")]
     config: PathBuf,
+    /// strongSwan's strongswan.conf, for the `charon` settings ikerd acts on (retransmission,
+    /// cookies, NAT keepalives, routes); a missing file means the defaults. Read again on
+    /// SIGHUP and on VICI's reload-settings.
+    #[arg(long, default_value = ikerd::config::strongswan::DEFAULT_PATH, value_name = "FILE")]
+    settings: PathBuf,
     /// Check the configuration, print what is wrong with it (file, line, key), and exit.
     #[arg(long)]
     check_config: bool,
@@ -52,10 +57,14 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-    let loaded = match ikerd::config::load_swanctl(&args.config) {
-        Ok(loaded) => loaded,
-        Err(errors) => {
-            eprintln!("{errors}");
+    let loaded = ikerd::config::load_swanctl(&args.config);
+    let charon = ikerd::config::strongswan::load(&args.settings);
+    let (loaded, charon) = match (loaded, charon) {
+        (Ok(loaded), Ok(charon)) => (loaded, charon),
+        (loaded, charon) => {
+            for errors in [loaded.err(), charon.err()].into_iter().flatten() {
+                eprintln!("{errors}");
+            }
             return ExitCode::FAILURE;
         }
     };
@@ -65,9 +74,13 @@ fn main() -> ExitCode {
             args.config.display(),
             loaded.connections.len()
         );
+        println!("{}: no errors", args.settings.display());
+        for warning in &charon.warnings {
+            println!("{warning}");
+        }
         return ExitCode::SUCCESS;
     }
-    match run(loaded, &args) {
+    match run(loaded, charon, &args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ikerd: {e}");
@@ -76,7 +89,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(loaded: ikerd::config::Loaded, args: &Args) -> Result<(), String> {
+fn run(
+    loaded: ikerd::config::Loaded,
+    charon: ikerd::config::strongswan::Charon,
+    args: &Args,
+) -> Result<(), String> {
     std::fs::create_dir_all(&args.run_dir)
         .map_err(|e| format!("run dir {}: {e}", args.run_dir.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -89,7 +106,7 @@ fn run(loaded: ikerd::config::Loaded, args: &Args) -> Result<(), String> {
         let xfrm = xfrm::Xfrm::open()
             .map_err(|e| e.to_string())?
             .with_owner(owner);
-        let mut kernel = XfrmBackend::new(xfrm);
+        let mut kernel = XfrmBackend::new(xfrm).with_route_table(charon.routes());
         // A crashed run may have left SAs and policies behind: ours only, by reqid.
         use ikerd::kernel::KernelBackend;
         match kernel.flush().await {
@@ -101,6 +118,8 @@ fn run(loaded: ikerd::config::Loaded, args: &Args) -> Result<(), String> {
         let vici = Server::bind(&args.vici, daemon.control()).map_err(|e| format!("VICI: {e}"))?;
         tokio::spawn(vici.run());
         daemon.reload_from(args.config.clone());
+        daemon.settings_from(args.settings.clone());
+        daemon.apply_settings(charon);
         daemon.install_traps().await;
         daemon.initiate(&loaded.start).await;
         daemon.serve().await.map_err(|e| e.to_string())

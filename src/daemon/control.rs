@@ -30,6 +30,8 @@ pub(super) enum Request {
     Rekey(Selector, oneshot::Sender<Result<u32, String>>),
     /// Install (true) or remove the trap policies of a child.
     Trap(Selector, bool, oneshot::Sender<Result<(), String>>),
+    /// Read strongswan.conf again.
+    ReloadSettings(oneshot::Sender<Result<(), String>>),
 }
 
 /// Which SAs a command means; what is not given matches any.
@@ -188,6 +190,11 @@ impl Control {
     /// connection `selector.ike` or whichever connection has a child of that name.
     pub async fn trap(&self, selector: Selector, install: bool) -> Option<Result<(), String>> {
         self.ask(|tx| Request::Trap(selector, install, tx)).await
+    }
+
+    /// Reads strongswan.conf again and applies it; why not, when it has errors.
+    pub async fn reload_settings(&self) -> Option<Result<(), String>> {
+        self.ask(Request::ReloadSettings).await
     }
 
     /// The daemon's news from now on.

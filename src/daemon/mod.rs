@@ -5,6 +5,7 @@
 
 pub mod control;
 mod news;
+mod settings;
 pub mod socket;
 pub mod updown;
 pub mod view;
@@ -77,6 +78,9 @@ pub struct Daemon<K: KernelBackend> {
     received_tx: mpsc::Sender<Received>,
     /// The updown scripts' runner, started with the first script.
     updown: Option<mpsc::Sender<updown::Run>>,
+    /// The strongswan.conf SIGHUP and `reload-settings` read again, and what it said.
+    settings_path: Option<std::path::PathBuf>,
+    charon: crate::config::strongswan::Charon,
 }
 
 impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
@@ -133,6 +137,8 @@ impl<K: KernelBackend> Daemon<K> {
             config: None,
             received_tx: tx,
             updown: None,
+            settings_path: None,
+            charon: Default::default(),
         };
         for ip in addrs {
             daemon.listen(ip)?;
@@ -416,7 +422,11 @@ impl<K: KernelBackend> Daemon<K> {
                     self.carry_out(outputs).await;
                 }
                 _ = &mut stop => break,
-                _ = hup.recv() => self.reload().await,
+                _ = hup.recv() => {
+                    // Errors are logged; the running settings stay.
+                    let _ = self.reload_settings();
+                    self.reload().await;
+                }
             }
         }
         self.shutdown().await;

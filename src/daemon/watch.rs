@@ -134,6 +134,7 @@ impl<K: KernelBackend> Daemon<K> {
                 let answer = self.trap(&selector, install).await;
                 drop(reply.send(answer));
             }
+            R::ReloadSettings(reply) => drop(reply.send(self.reload_settings())),
             R::Initiate(initiate) => self.initiate_for(initiate).await,
             R::Terminate(terminate) => self.terminate_for(terminate).await,
         }
