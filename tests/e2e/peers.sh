@@ -80,8 +80,10 @@ leftupdown=%disabled"
 }
 
 # start_ikerd HOST DIR: runs ikerd (built on the host by scripts/e2e) in HOST with
-# DIR/swanctl.conf and its VICI socket at DIR/charon.vici (the file system is shared between the
-# namespaces: the default path would be one for every ikerd); returns once it listens.
+# DIR/swanctl.conf, DIR/ikerd-strongswan.conf as its strongswan.conf (none: the defaults, not the
+# machine's /etc/strongswan.conf) and its VICI socket at DIR/charon.vici (the file system is
+# shared between the namespaces: the default path would be one for every ikerd); returns once
+# it listens.
 start_ikerd() {
 	local host=$1 dir=$2 bin
 	bin=$(cat "${E2E_ARTIFACTS:?}/ikerd" 2>/dev/null) && [ -x "$bin" ] ||
@@ -89,6 +91,7 @@ start_ikerd() {
 	# `ip netns exec` execs ikerd, so $! is ikerd's own PID (a function in the background would
 	# be a subshell's).
 	ip netns exec "$(ns "$host")" "$bin" --config "$dir/swanctl.conf" --run-dir "$dir/run" \
+		--settings "$dir/ikerd-strongswan.conf" \
 		--vici "$dir/charon.vici" --log-level debug >"$dir/ikerd.log" 2>&1 &
 	echo $! >"$dir/ikerd.pid"
 	for _ in $(seq 100); do
