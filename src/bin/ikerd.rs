@@ -51,12 +51,8 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_max_level(args.log_level)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+    // Journal lines with priorities under systemd, the usual ones elsewhere.
+    ikerd::logging::init(args.log_level);
     let loaded = ikerd::config::load_swanctl(&args.config);
     let charon = ikerd::config::strongswan::load(&args.settings);
     let (loaded, charon) = match (loaded, charon) {

@@ -4,6 +4,7 @@
 //! Nothing else touches the sockets, netlink or the core: other tasks ask through [`Control`].
 
 pub mod control;
+mod log;
 mod news;
 mod settings;
 pub mod socket;
@@ -182,7 +183,7 @@ impl<K: KernelBackend> Daemon<K> {
                     queue.extend(self.endpoint.handle_kernel(Instant::now(), id, reply));
                 }
                 Output::Event(event) => {
-                    log_event(&event);
+                    self.log_event(&event);
                     match &event {
                         Event::ChildUp { info, .. } => self.kernel.routes(info, true).await,
                         Event::ChildDown { info, .. } if info.last => {
@@ -521,58 +522,5 @@ async fn receive(local: SocketAddr, socket: Arc<UdpSocket>, tx: mpsc::Sender<Rec
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         }
-    }
-}
-
-fn log_event(event: &Event) {
-    match event {
-        Event::IkeUp {
-            connection,
-            spi_i,
-            spi_r,
-        } => info!("{connection}: IKE SA established, SPIs {spi_i}_i {spi_r}_r"),
-        Event::IkeDown {
-            connection,
-            spi_i,
-            spi_r,
-            reason,
-        } => {
-            info!("{connection}: IKE SA {spi_i}_i {spi_r}_r down: {reason:?}")
-        }
-        Event::ChildUp {
-            connection,
-            child,
-            spi_in,
-            spi_out,
-            ..
-        } => {
-            info!("{connection}: CHILD_SA {child} established, SPIs {spi_in:08x}_i {spi_out:08x}_o")
-        }
-        Event::ChildFailed {
-            connection,
-            child,
-            reason,
-        } => warn!("{connection}: CHILD_SA {child} failed: {reason}"),
-        Event::ChildRekeyed {
-            connection,
-            child,
-            old_spi_in,
-            spi_in,
-            spi_out,
-        } => info!(
-            "{connection}: CHILD_SA {child} {old_spi_in:08x}_i rekeyed, SPIs {spi_in:08x}_i {spi_out:08x}_o"
-        ),
-        Event::ChildDown {
-            connection,
-            child,
-            spi_in,
-            spi_out,
-            ..
-        } => info!("{connection}: CHILD_SA {child} {spi_in:08x}_i {spi_out:08x}_o deleted"),
-        Event::IkeRekeyed {
-            connection,
-            old: (old_i, old_r),
-            new: (new_i, new_r),
-        } => info!("{connection}: IKE SA {old_i}_i {old_r}_r rekeyed to {new_i}_i {new_r}_r"),
     }
 }

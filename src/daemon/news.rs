@@ -11,6 +11,7 @@ use super::Daemon;
 use super::control::News;
 use super::view::{self, ChildView, Ids, IkeView};
 use super::watch::{Happened, between, down_reason, ike_name, line};
+use crate::cli::decode::proposal;
 use crate::kernel::KernelBackend;
 
 impl<K: KernelBackend> Daemon<K> {
@@ -258,6 +259,24 @@ impl<K: KernelBackend> Daemon<K> {
                 self.ids.forget_ike(old_ours);
                 happened.flatten()
             }
+            Event::NoProposalChosen {
+                connection,
+                exchange,
+                theirs,
+                ..
+            } => watched.then(|| {
+                let offered: Vec<String> = theirs.iter().map(proposal::text).collect();
+                let text = format!(
+                    "received proposals {} in {exchange}: no proposal chosen",
+                    offered.join(", ")
+                );
+                Happened {
+                    connection: connection.clone(),
+                    spis: Vec::new(),
+                    lines: vec![line("CFG", None, text)],
+                    news: None,
+                }
+            }),
         }
     }
 }

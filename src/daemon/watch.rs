@@ -103,7 +103,7 @@ pub(super) fn down_reason(reason: &DownReason) -> String {
     match reason {
         DownReason::Terminated => "deleted".into(),
         DownReason::DeletedByPeer => "deleted by the peer".into(),
-        DownReason::Timeout => "giving up after 5 retransmits".into(),
+        DownReason::Timeout => "no answer to the last retransmit".into(),
         DownReason::Refused(notify) => format!("refused by the peer: {notify}"),
         DownReason::AuthenticationFailed(why) => format!("authentication failed: {why}"),
         DownReason::ProtocolError(why) => format!("protocol error: {why}"),

@@ -129,6 +129,14 @@ pub enum Event {
         old: (IkeSpi, IkeSpi),
         new: (IkeSpi, IkeSpi),
     },
+    /// We answered the peer's proposals with NO_PROPOSAL_CHOSEN (RFC 7296 2.7): what it
+    /// offered and what we have, so the log says why.
+    NoProposalChosen {
+        connection: String,
+        exchange: crate::wire::ExchangeType,
+        theirs: Vec<crate::wire::sa::Proposal>,
+        ours: Vec<crate::wire::sa::Proposal>,
+    },
 }
 
 /// What an IKE SA needs from the endpoint while it handles one input.

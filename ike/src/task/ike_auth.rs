@@ -294,6 +294,20 @@ impl IkeSa {
             pending.ts_r = ts_r;
             return Ok(pending);
         }
+        if refusal == NotifyType::NO_PROPOSAL_CHOSEN {
+            let ours = self
+                .conn
+                .children
+                .iter()
+                .filter(|c| only.as_ref().is_none_or(|name| *name == c.name))
+                .flat_map(|c| c.proposals.iter().cloned())
+                .collect();
+            let exchange = match kind {
+                ChildKind::Auth => ExchangeType::IKE_AUTH,
+                _ => ExchangeType::CREATE_CHILD_SA,
+            };
+            self.no_proposal_chosen(ctx, exchange, &child.sa.proposals, ours);
+        }
         Err(refusal)
     }
 

@@ -176,6 +176,13 @@ impl IkeSa {
         );
         let Some((chosen, (suite, group))) = chosen.and_then(|c| Some((c.clone(), ike_suite(&c)?)))
         else {
+            let ours = self.conn.proposals.clone();
+            self.no_proposal_chosen(
+                ctx,
+                ExchangeType::CREATE_CHILD_SA,
+                &request.sa.proposals,
+                ours,
+            );
             return refuse(self, ctx, NotifyType::NO_PROPOSAL_CHOSEN, &[]);
         };
         let peer_spi = <[u8; 8]>::try_from(&chosen.spi[..]).map(IkeSpi);

@@ -1,0 +1,161 @@
+//! The daemon's own log lines for the core's events. Every line about an SA starts with its
+//! connection and unique id, `moon[3]` (strongSwan writes `<moon|3>`), the ids `swanctl
+//! --list-sas` shows; Child SAs carry theirs in braces, `net{5}`. A failed negotiation says
+//! why: the notify the peer sent (and, for NO_PROPOSAL_CHOSEN, what we offered), the
+//! authentication check that failed, or, when we refuse, what each side proposed. No secret
+//! reaches these lines: keys live in `Secret`s, whose Debug output is their length.
+
+use ike::sa::{DownReason, Event};
+use ike::wire::sa::Proposal;
+use ike::wire::{IkeSpi, NotifyType};
+use tracing::{info, warn};
+
+use super::Daemon;
+use crate::cli::decode::proposal;
+use crate::kernel::KernelBackend;
+
+impl<K: KernelBackend> Daemon<K> {
+    /// `conn[id]` for the IKE SA with these SPIs, giving it its unique id now if it has none.
+    fn ike_tag(&mut self, connection: &str, spi_i: IkeSpi, spi_r: IkeSpi) -> String {
+        let ours = self
+            .endpoint
+            .ike_sas()
+            .find(|sa| sa.spi_i == spi_i && (sa.spi_r == spi_r || spi_r.is_zero()))
+            .map(|sa| sa.local_spi());
+        let spi = match ours {
+            Some(spi) => spi,
+            None if self.ids.knows(spi_r) => spi_r,
+            None => spi_i,
+        };
+        format!("{connection}[{}]", self.ids.ike(spi))
+    }
+
+    /// `conn[id]` for the IKE SA our SPI `ike` names, and `child{id}` for its Child SA that we
+    /// receive on `spi_in`.
+    fn child_tags(
+        &mut self,
+        connection: &str,
+        ike: IkeSpi,
+        child: &str,
+        spi_in: u32,
+    ) -> (String, String) {
+        let ike_id = self.ids.ike(ike);
+        let child_id = self.ids.child(ike, spi_in);
+        (
+            format!("{connection}[{ike_id}]"),
+            format!("{child}{{{child_id}}}"),
+        )
+    }
+
+    /// The IKE proposals of the connection `name`, as strongSwan writes them.
+    fn our_ike_proposals(&self, name: &str) -> String {
+        self.endpoint
+            .connections()
+            .find(|c| c.name == name)
+            .map_or_else(String::new, |c| proposals(&c.proposals))
+    }
+
+    /// Logs what the event means, tagged with its SA.
+    pub(super) fn log_event(&mut self, event: &Event) {
+        match event {
+            Event::IkeUp {
+                connection,
+                spi_i,
+                spi_r,
+            } => {
+                let tag = self.ike_tag(connection, *spi_i, *spi_r);
+                info!("{tag}: IKE SA established, SPIs {spi_i}_i {spi_r}_r");
+            }
+            Event::IkeDown {
+                connection,
+                spi_i,
+                spi_r,
+                reason,
+            } => {
+                let tag = self.ike_tag(connection, *spi_i, *spi_r);
+                let down = format!("{tag}: IKE SA {spi_i}_i {spi_r}_r down: {reason:?}");
+                match reason {
+                    DownReason::Terminated | DownReason::DeletedByPeer | DownReason::Rekeyed => {
+                        info!("{down}")
+                    }
+                    DownReason::Refused(NotifyType::NO_PROPOSAL_CHOSEN) => warn!(
+                        "{down}: the peer accepted none of our IKE proposals: {}",
+                        self.our_ike_proposals(connection)
+                    ),
+                    _ => warn!("{down}"),
+                }
+            }
+            Event::ChildUp {
+                connection,
+                child,
+                spi_in,
+                spi_out,
+                info,
+            } => {
+                let (tag, child) = self.child_tags(connection, info.ike_spi, child, *spi_in);
+                info!("{tag}: CHILD_SA {child} established, SPIs {spi_in:08x}_i {spi_out:08x}_o");
+            }
+            Event::ChildFailed {
+                connection,
+                child,
+                reason,
+            } => warn!("{connection}: CHILD_SA {child} failed: {reason}"),
+            Event::ChildRekeyed {
+                connection,
+                child,
+                old_spi_in,
+                spi_in,
+                spi_out,
+            } => {
+                let tag = match self.ids.ike_of_child(*old_spi_in) {
+                    Some(ike) => self.child_tags(connection, ike, child, *spi_in),
+                    None => (connection.clone(), child.clone()),
+                };
+                info!(
+                    "{}: CHILD_SA {} {old_spi_in:08x}_i rekeyed, SPIs {spi_in:08x}_i {spi_out:08x}_o",
+                    tag.0, tag.1
+                );
+            }
+            Event::ChildDown {
+                connection,
+                child,
+                spi_in,
+                spi_out,
+                info,
+            } => {
+                let (tag, child) = self.child_tags(connection, info.ike_spi, child, *spi_in);
+                info!("{tag}: CHILD_SA {child} {spi_in:08x}_i {spi_out:08x}_o deleted");
+            }
+            Event::IkeRekeyed {
+                connection,
+                old: (old_i, old_r),
+                new: (new_i, new_r),
+            } => {
+                let old = self.ike_tag(connection, *old_i, *old_r);
+                let new = self.ike_tag(connection, *new_i, *new_r);
+                info!("{old}: IKE SA {old_i}_i {old_r}_r rekeyed to {new} {new_i}_i {new_r}_r");
+            }
+            Event::NoProposalChosen {
+                connection,
+                exchange,
+                theirs,
+                ours,
+            } => warn!(
+                "{connection}: no proposal chosen in {exchange}: the peer offered {}; we have {}",
+                proposals(theirs),
+                proposals(ours)
+            ),
+        }
+    }
+}
+
+/// Proposals as strongSwan writes them, `, ` between them.
+fn proposals(list: &[Proposal]) -> String {
+    if list.is_empty() {
+        return "none".into();
+    }
+    list.iter()
+        .map(proposal::text)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
