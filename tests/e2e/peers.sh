@@ -196,3 +196,25 @@ dn_ids() {
 	sed -i 's/^\(\t*\)id = \([a-z]*\)\.example$/\1id = "O=ikerd e2e, CN=\2.example"/' "$1/swanctl.conf"
 	grep -q 'id = "O=ikerd e2e, CN=' "$1/swanctl.conf" || fail "dn_ids: no identity in $1/swanctl.conf"
 }
+
+# pluto_cert_config HOST DIR TYPE: turns the ipsec.conf site_pluto_config wrote in DIR from PSK
+# to certificates of the TYPE test PKI (rsa or ecdsa): HOST's certificate and key go into
+# pluto's NSS database from a PKCS#12 file (pk12util), the CA in beside them trusted for
+# peers' certificates (certutil -t CT), and the connection authenticates with
+# authby=rsasig or ecdsa, sending its certificate and accepting a peer certified by the same
+# CA. The identities stay @moon.example and @sun.example, the certificates' subjectAltNames.
+pluto_cert_config() {
+	local host=$1 dir=$2 type=$3 pki="$E2E_WORK/pki-$3" authby=rsasig
+	[ "$type" = ecdsa ] && authby=ecdsa
+	test_pki "$type"
+	{
+		openssl pkcs12 -export -inkey "$pki/${host}Key.pem" -in "$pki/${host}Cert.pem" \
+			-name "$host" -passout pass: -out "$dir/$host.p12" &&
+			certutil -A -d "sql:$dir/nss" -n e2e-ca -t CT,, -i "$pki/caCert.pem" &&
+			pk12util -i "$dir/$host.p12" -d "sql:$dir/nss" -W '' -K ''
+	} >"$dir/nss.log" 2>&1 || fail "cannot put $host's $type certificate into pluto's NSS database: $(tail -n 3 "$dir/nss.log")"
+	sed -i -e "s/^\tauthby=secret$/\tauthby=$authby\n\tleftcert=$host\n\tleftsendcert=always\n\trightca=%same/" \
+		"$dir/ipsec.conf"
+	grep -q "leftcert=$host" "$dir/ipsec.conf" || fail "pluto_cert_config: no authby=secret in $dir/ipsec.conf"
+	: >"$dir/ipsec.secrets"
+}
