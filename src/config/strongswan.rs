@@ -195,7 +195,8 @@ fn read(charon: &mut Charon, kv: &KeyValue, value: &str) -> Result<(), String> {
 fn seconds_f64(value: &str) -> Result<Duration, String> {
     let bad = || format!("'{value}' is not a positive number of seconds");
     let secs: f64 = value.trim().parse().map_err(|_| bad())?;
-    if !(secs > 0.0) {
+    // NaN compares false with everything: it is refused here too.
+    if secs.is_nan() || secs <= 0.0 {
         return Err(bad());
     }
     Duration::try_from_secs_f64(secs).map_err(|_| bad())

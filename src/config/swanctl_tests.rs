@@ -160,7 +160,8 @@ fn child_with(keys: &str) -> Result<ChildConfig, ConfigError> {
 #[test]
 fn byte_and_packet_limits_follow_strongswan() {
     // (keys, (soft, hard) bytes, (soft, hard) packets, jitter)
-    let cases: &[(&str, (u64, u64), (u64, u64), Jitter)] = &[
+    type Case = (&'static str, (u64, u64), (u64, u64), Jitter);
+    let cases: &[Case] = &[
         // None by default; the time limits keep theirs.
         (
             "",
