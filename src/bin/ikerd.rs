@@ -18,12 +18,13 @@ use ikerd::vici::server::Server;
 #[derive(Debug, Parser)]
 #[command(name = "ikerd", version, about, long_about)]
 #[command(
-    after_help = "Status: pre-shared-key tunnels (IKE_SA_INIT, IKE_AUTH, the first \
-                        Child SA in tunnel or transport mode, deletes, liveness checks) work; \
-                        rekeying and NAT traversal work; VICI answers version, stats, list-sas, \
-                        list-conns, get-conns, initiate, terminate and rekey, and raises the SA \
-                        events; certificates, the other VICI commands and reloading do not yet. \
-                        See README.md."
+    after_help = "Status: site-to-site and host-to-host tunnels with pre-shared keys or \
+                        certificates (ESP or AH, tunnel or transport mode, IPv4 and IPv6, NAT \
+                        traversal), rekeying by time and volume, dead peer detection, traps, \
+                        reloads on SIGHUP; VICI for strongSwan's swanctl (list, initiate, \
+                        terminate, rekey, install, reload-settings); strongswan.conf's charon \
+                        settings for retransmission, cookies, keepalives and routes. Road \
+                        warriors, MOBIKE and CRLs do not work yet. See README.md."
 )]
 struct Args {
     /// The swanctl.conf to read (its `include`s are resolved relative to it).
