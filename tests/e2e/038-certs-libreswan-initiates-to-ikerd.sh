@@ -18,5 +18,7 @@ initiate_pluto "$(host_dir moon)" net-net
 wait_for_sas moon 2 15
 wait_for_sas sun 2 5
 expect_tunnel_traffic "$(esp_spi moon $MOON_EXT $SUN_EXT)" "$(esp_spi moon $SUN_EXT $MOON_EXT)"
-grep -qE "authenticated peer .*'sun.example'|authenticated using RSA" "$(host_dir moon)/pluto.log" ||
-	fail "pluto did not log authenticating sun by its certificate: $(grep -iE 'authenticat' "$(host_dir moon)/pluto.log" | head -n 5 | tr '\n' ' ')"
+# pluto writes its log to stderr (pluto.out).
+auth=$(grep -E "authenticated peer .* using peer certificate '@sun.example' issued by CA" "$(host_dir moon)/pluto.out") ||
+	fail "pluto did not log authenticating sun by its certificate: $(grep -iE 'authenticat|certificate' "$(host_dir moon)/pluto.out" | grep -v '^|' | head -n 5 | tr '\n' ' ')"
+echo "pluto on moon: ${auth#*: }"
