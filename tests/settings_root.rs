@@ -1,6 +1,6 @@
 //! strongswan.conf's charon settings reach the running daemon: the retransmission schedule
-//! read at start and read again on VICI's `reload-settings` (Debian's swanctl), a broken file
-//! refused with its file, line and key. ikerd runs in a throwaway network namespace (root:
+//! read at start and read again on VICI's `reload-settings` (Debian's swanctl) and on SIGHUP,
+//! a broken file refused with its file, line and key. ikerd runs in a throwaway network namespace (root:
 //! `scripts/test` runs these with `--run-ignored only`); the "peer" is a UDP socket on
 //! 127.0.0.2:500 that counts IKE_SA_INIT requests and never answers.
 
@@ -183,5 +183,39 @@ fn root_retransmit_settings_from_strongswan_conf_at_start_and_on_reload_settings
     let place = format!("{}:3: charon.retransmit_tries", conf.display());
     assert!(said.contains(&place), "{said}");
     assert!(ikerd.log().contains(&place), "{}", ikerd.log());
+
+    // SIGHUP reads it again too: one retransmit now.
+    std::fs::write(&conf, settings("1")).unwrap();
+    let pid = nix::unistd::Pid::from_raw(ikerd.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    let end = Instant::now() + Duration::from_secs(10);
+    while ikerd.log().matches("reloaded settings from").count() < 2 {
+        assert!(
+            Instant::now() < end,
+            "SIGHUP did not reload: {}",
+            ikerd.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let initiate = std::thread::spawn({
+        let uri = ikerd.uri.clone();
+        move || {
+            Command::new(SWANCTL)
+                .args([
+                    "--initiate",
+                    "--child",
+                    "c",
+                    "--timeout",
+                    "10",
+                    "--uri",
+                    &uri,
+                ])
+                .output()
+                .unwrap()
+        }
+    });
+    let sent = requests(&peer, Duration::from_secs(2));
+    assert_eq!(sent, 2, "{}", ikerd.log());
+    initiate.join().unwrap();
     drop(ikerd);
 }

@@ -47,6 +47,20 @@ impl<K: KernelBackend> Daemon<K> {
         )
     }
 
+    /// `conn[id]` when the connection has one live IKE SA (the one a failed Child SA was
+    /// negotiated on), else the connection's name alone.
+    fn connection_tag(&mut self, connection: &str) -> String {
+        let mut live = self
+            .endpoint
+            .ike_sas()
+            .filter(|sa| sa.conn.name == connection && sa.state != ike::sa::State::Dead)
+            .map(|sa| sa.local_spi());
+        match (live.next(), live.next()) {
+            (Some(spi), None) => format!("{connection}[{}]", self.ids.ike(spi)),
+            _ => connection.to_string(),
+        }
+    }
+
     /// The IKE proposals of the connection `name`, as strongSwan writes them.
     fn our_ike_proposals(&self, name: &str) -> String {
         self.endpoint
@@ -99,7 +113,10 @@ impl<K: KernelBackend> Daemon<K> {
                 connection,
                 child,
                 reason,
-            } => warn!("{connection}: CHILD_SA {child} failed: {reason}"),
+            } => {
+                let tag = self.connection_tag(connection);
+                warn!("{tag}: CHILD_SA {child} failed: {reason}");
+            }
             Event::ChildRekeyed {
                 connection,
                 child,
