@@ -188,6 +188,21 @@ fn child_sa_refused_keeps_the_ike_sa() {
     assert!(pair.peers[MOON].events.iter().any(
         |e| matches!(e, Event::ChildFailed { reason, .. } if reason.contains("TS_UNACCEPTABLE"))
     ));
+    // Sun says what moon asked for and what it has.
+    let refused = pair.peers[SUN].events.iter().find_map(|e| match e {
+        Event::TsUnacceptable {
+            ts_i, ts_r, ours, ..
+        } => Some((ts_i.clone(), ts_r.clone(), ours.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        refused,
+        Some((
+            vec![subnet(ALICE_NET)],
+            vec![subnet(BOB_NET)],
+            vec![(vec![subnet(BOB_NET)], vec![subnet([192, 0, 2])])]
+        ))
+    );
     for peer in &pair.peers {
         let sa = peer
             .endpoint

@@ -152,6 +152,25 @@ impl<K: KernelBackend> Daemon<K> {
                 let new = self.ike_tag(connection, *new_i, *new_r);
                 info!("{old}: IKE SA {old_i}_i {old_r}_r rekeyed to {new} {new_i}_i {new_r}_r");
             }
+            Event::TsUnacceptable {
+                connection,
+                ts_i,
+                ts_r,
+                ours,
+            } => {
+                let ours: Vec<String> = ours
+                    .iter()
+                    .map(|(local, remote)| {
+                        format!("{} === {}", selectors(local), selectors(remote))
+                    })
+                    .collect();
+                warn!(
+                    "{connection}: traffic selectors unacceptable: the peer asked for {} === {}; we have {}",
+                    selectors(ts_r),
+                    selectors(ts_i),
+                    ours.join(", ")
+                );
+            }
             Event::NoProposalChosen {
                 connection,
                 exchange,
@@ -164,6 +183,15 @@ impl<K: KernelBackend> Daemon<K> {
             ),
         }
     }
+}
+
+/// Traffic selectors as strongSwan writes them, space-separated.
+fn selectors(list: &[ike::wire::ts::TrafficSelector]) -> String {
+    let text: Vec<String> = list
+        .iter()
+        .map(crate::cli::decode::selector::text)
+        .collect();
+    text.join(" ")
 }
 
 /// Proposals as strongSwan writes them, `, ` between them.

@@ -277,6 +277,25 @@ impl<K: KernelBackend> Daemon<K> {
                     news: None,
                 }
             }),
+            Event::TsUnacceptable {
+                connection,
+                ts_i,
+                ts_r,
+                ..
+            } => watched.then(|| Happened {
+                connection: connection.clone(),
+                spis: Vec::new(),
+                lines: vec![line(
+                    "CFG",
+                    None,
+                    format!(
+                        "traffic selectors {} === {} unacceptable",
+                        selectors(ts_r),
+                        selectors(ts_i)
+                    ),
+                )],
+                news: None,
+            }),
         }
     }
 }

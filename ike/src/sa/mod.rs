@@ -137,6 +137,18 @@ pub enum Event {
         theirs: Vec<crate::wire::sa::Proposal>,
         ours: Vec<crate::wire::sa::Proposal>,
     },
+    /// We answered the peer's traffic selectors with TS_UNACCEPTABLE (RFC 7296 2.9): what it
+    /// asked for (TSi, its side; TSr, ours) and, for each child whose proposals fit, what we
+    /// have (ours, theirs).
+    TsUnacceptable {
+        connection: String,
+        ts_i: Vec<crate::wire::ts::TrafficSelector>,
+        ts_r: Vec<crate::wire::ts::TrafficSelector>,
+        ours: Vec<(
+            Vec<crate::wire::ts::TrafficSelector>,
+            Vec<crate::wire::ts::TrafficSelector>,
+        )>,
+    },
 }
 
 /// What an IKE SA needs from the endpoint while it handles one input.
