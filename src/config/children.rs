@@ -106,13 +106,13 @@ fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(Chil
                 config.updown = Some(value.to_owned());
                 Ok(())
             }
-            "rekey_time" => seconds(value).map(|t| time.rekey = Some((kv, t))),
+            "rekey_time" => seconds(value).map(|t| time.rekey = Some(t)),
             "life_time" => seconds(value).map(|t| time.life = Some((kv, t))),
             "rand_time" => seconds(value).map(|t| time.rand = Some(t)),
-            "rekey_bytes" => values::bytes(value).map(|b| bytes.rekey = Some((kv, b))),
+            "rekey_bytes" => values::bytes(value).map(|b| bytes.rekey = Some(b)),
             "life_bytes" => values::bytes(value).map(|b| bytes.life = Some((kv, b))),
             "rand_bytes" => values::bytes(value).map(|b| bytes.rand = Some(b)),
-            "rekey_packets" => values::number(value).map(|n| packets.rekey = Some((kv, n))),
+            "rekey_packets" => values::number(value).map(|n| packets.rekey = Some(n)),
             "life_packets" => values::number(value).map(|n| packets.life = Some((kv, n))),
             "rand_packets" => values::number(value).map(|n| packets.rand = Some(n)),
             key => match accepts(key, value) {
@@ -174,11 +174,11 @@ fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(Chil
     (problems.len() == before).then_some((config, starts))
 }
 
-/// One of a Child SA's limits (time, bytes or packets) as given: `rekey_*` and `life_*` with
-/// the keys that gave them, `rand_*`.
+/// One of a Child SA's limits (time, bytes or packets) as given: `rekey_*`, `life_*` with the
+/// key that gave it (for errors), `rand_*`.
 #[derive(Default)]
 struct Limit<'a> {
-    rekey: Option<(&'a KeyValue, u64)>,
+    rekey: Option<u64>,
     life: Option<(&'a KeyValue, u64)>,
     rand: Option<u64>,
 }
@@ -196,7 +196,7 @@ impl Limit<'_> {
         problems: &mut Problems,
     ) -> (u64, u64, u64) {
         let rekey = match (self.rekey, self.life) {
-            (Some((_, rekey)), _) => rekey,
+            (Some(rekey), _) => rekey,
             (None, Some((_, life))) => (life as f64 / 1.1) as u64,
             (None, None) => default,
         };

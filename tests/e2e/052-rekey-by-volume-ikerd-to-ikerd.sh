@@ -56,4 +56,7 @@ for host in moon sun; do
 	echo "$host: the kernel reported $soft soft and $hard hard expiries"
 	[ "$soft" -ge 2 ] && [ "$hard" = 0 ] || fail "$host: $soft soft and $hard hard expiries; expected soft ones only"
 done
+# ikerd's lines name the IKE SA and the Child SA by connection and unique id.
+grep -qE ' net-net\[[0-9]+\]: CHILD_SA net-net\{[0-9]+\} [0-9a-f]{8}_i rekeyed, SPIs ' "$(host_dir moon)/ikerd.log" ||
+	fail "moon's rekey lines lack the SA's name and ids: $(grep -m 1 rekeyed "$(host_dir moon)/ikerd.log")"
 expect_one_pair_then_clean_stop
