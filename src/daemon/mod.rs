@@ -226,9 +226,11 @@ impl<K: KernelBackend> Daemon<K> {
         };
         let runner = self.updown.get_or_insert_with(updown::spawn);
         let uniqueid = self.ids.ike(info.ike_spi);
-        for run in updown::runs(&command, child, uniqueid, info, up) {
+        let tag = format!("{connection}[{uniqueid}]");
+        for mut run in updown::runs(&command, child, uniqueid, info, up) {
+            run.tag.clone_from(&tag);
             if runner.try_send(run).is_err() {
-                warn!("{connection}: updown for {child} dropped: too many waiting");
+                warn!("{tag}: updown for {child} dropped: too many waiting");
             }
         }
     }
