@@ -139,8 +139,10 @@ fn root_retransmit_settings_from_strongswan_conf_at_start_and_on_reload_settings
         uri: format!("unix://{}", socket.display()),
     };
 
-    // retransmit_tries = 2 at 0.3 s: the request and two retransmits, then nothing (strongSwan's
-    // default would have sent one request in this time, and gone on for 165 s).
+    // --vici wins over strongswan.conf's plugins.vici.socket (else there would be no socket
+    // for swanctl below). retransmit_tries = 2 at 0.3 s: the request and two retransmits, then
+    // nothing (strongSwan's default would have sent one request in this time, and gone on for
+    // 165 s).
     let sent = requests(&peer, Duration::from_secs(3));
     assert_eq!(sent, 3, "{}", ikerd.log());
 
@@ -218,4 +220,56 @@ fn root_retransmit_settings_from_strongswan_conf_at_start_and_on_reload_settings
     assert_eq!(sent, 2, "{}", ikerd.log());
     initiate.join().unwrap();
     drop(ikerd);
+}
+
+#[test]
+#[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
+fn root_without_vici_the_socket_of_strongswan_conf_is_served() {
+    let dir = std::env::temp_dir().join(format!("ikerd-settings-vici-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (config, conf) = (dir.join("swanctl.conf"), dir.join("strongswan.conf"));
+    std::fs::write(&config, CONFIG.replace("start_action = start", "")).unwrap();
+    let socket = dir.join("from-settings.vici");
+    let text = format!(
+        "charon {{ plugins {{ vici {{ socket = unix://{} }} }} }}\n",
+        socket.display()
+    );
+    std::fs::write(&conf, text).unwrap();
+    let ns = NetNs::create().unwrap();
+    let child = ns
+        .run(|| {
+            Command::new("ip")
+                .args(["link", "set", "lo", "up"])
+                .status()
+                .unwrap();
+            Command::new(env!("CARGO_BIN_EXE_ikerd"))
+                .args(["--config", config.to_str().unwrap()])
+                .args(["--settings", conf.to_str().unwrap()])
+                .args(["--run-dir", dir.join("run").to_str().unwrap()])
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.join("ikerd.log")).unwrap())
+                .spawn()
+                .unwrap()
+        })
+        .unwrap();
+    let ikerd = Ikerd {
+        child,
+        dir: dir.clone(),
+        uri: format!("unix://{}", socket.display()),
+    };
+    let end = Instant::now() + Duration::from_secs(20);
+    while !socket.exists() {
+        assert!(
+            Instant::now() < end,
+            "no socket at {}: {}",
+            socket.display(),
+            ikerd.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = ikerd.swanctl(&["--list-conns"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("c: IKEv2"),
+        "{out:?}"
+    );
 }

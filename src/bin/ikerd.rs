@@ -39,9 +39,10 @@ struct Args {
     #[arg(long)]
     check_config: bool,
     /// The VICI socket, where swanctl and ikerctl reach the daemon (`swanctl --uri
-    /// unix://PATH` for another path than the default).
-    #[arg(long, default_value = ikerd::vici::server::DEFAULT_SOCKET, value_name = "PATH")]
-    vici: PathBuf,
+    /// unix://PATH` for another path than the default). Default: strongswan.conf's
+    /// `charon.plugins.vici.socket`, else /var/run/charon.vici.
+    #[arg(long, value_name = "PATH")]
+    vici: Option<PathBuf>,
     /// Where runtime files go.
     #[arg(long, default_value = "/run/ikerd", value_name = "DIR")]
     run_dir: PathBuf,
@@ -112,7 +113,12 @@ fn run(
         }
         let mut daemon =
             Daemon::new(loaded.connections, kernel, first_reqid).map_err(|e| e.to_string())?;
-        let vici = Server::bind(&args.vici, daemon.control()).map_err(|e| format!("VICI: {e}"))?;
+        let socket = args
+            .vici
+            .clone()
+            .or_else(|| charon.vici_socket.clone())
+            .unwrap_or_else(|| ikerd::vici::server::DEFAULT_SOCKET.into());
+        let vici = Server::bind(&socket, daemon.control()).map_err(|e| format!("VICI: {e}"))?;
         tokio::spawn(vici.run());
         daemon.reload_from(args.config.clone());
         daemon.settings_from(args.settings.clone());

@@ -1,6 +1,7 @@
 //! strongswan.conf (strongswan.conf(5)): the `charon` settings that map onto something ikerd
 //! does: the retransmission schedule, the DoS protection with cookies, the half-open timeout,
-//! the NAT keepalive interval, and where tunnel routes go.
+//! the NAT keepalive interval, where tunnel routes go, and the VICI socket
+//! (`charon.plugins.vici.socket`).
 //!
 //! Everything else in the file is left alone, without a word: Debian's /etc/strongswan.conf
 //! includes strongswan.d/ and its dozens of plugin settings, which are not ikerd's business.
@@ -9,7 +10,7 @@
 //! key, as in swanctl.conf. Keys in `charon-systemd` (the daemon Debian's strongswan package
 //! starts) override those in `charon`, as that daemon reads them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ike::endpoint::Settings;
@@ -70,6 +71,9 @@ pub struct Charon {
     /// `routing_table` (0: no routes) and `routing_table_prio`, the priority of its rule.
     pub routing_table: u32,
     pub routing_table_prio: u32,
+    /// `plugins.vici.socket`: where VICI listens when `--vici` does not say (the path of a
+    /// `unix://` URI).
+    pub vici_socket: Option<PathBuf>,
     /// Keys set that ikerd does not act on, as `file:line: charon.key: ...`, for the log.
     pub warnings: Vec<String>,
 }
@@ -87,6 +91,7 @@ impl Default for Charon {
             install_routes: true,
             routing_table: routes.table,
             routing_table_prio: routes.rule_priority,
+            vici_socket: None,
             warnings: Vec::new(),
         }
     }
@@ -150,6 +155,17 @@ fn interpret(raw: &Section) -> Result<Charon, ConfigError> {
                 problems.push(Problem::new(&kv.at, &key, message));
             }
         }
+        let vici = section.section("plugins").and_then(|p| p.section("vici"));
+        if let Some(kv) = vici.and_then(|v| v.get("socket")) {
+            match kv.value.as_deref().map(unix_socket) {
+                Some(Ok(path)) => charon.vici_socket = Some(path),
+                Some(Err(message)) => {
+                    let key = format!("{name}.plugins.vici.socket");
+                    problems.push(Problem::new(&kv.at, &key, message));
+                }
+                None => charon.vici_socket = None,
+            }
+        }
     }
     match problems.is_empty() {
         true => Ok(charon),
@@ -189,6 +205,17 @@ fn read(charon: &mut Charon, kv: &KeyValue, value: &str) -> Result<(), String> {
         _ => {}
     }
     Ok(())
+}
+
+/// The path of a `unix://` VICI URI; ikerd serves no TCP VICI.
+fn unix_socket(uri: &str) -> Result<PathBuf, String> {
+    match uri.strip_prefix("unix://") {
+        Some(path) if path.starts_with('/') => Ok(PathBuf::from(path)),
+        Some(_) => Err(format!("'{uri}': the socket path must be absolute")),
+        None => Err(format!(
+            "'{uri}': ikerd serves VICI on unix:// sockets only"
+        )),
+    }
 }
 
 /// strtod(3) for `retransmit_timeout`: positive seconds, fractions allowed.

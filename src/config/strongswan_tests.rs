@@ -53,6 +53,7 @@ fn charon_settings_are_read() {
         (false, 100, 101)
     );
     assert_eq!(c.routes(), None, "install_routes = no");
+    assert_eq!(c.vici_socket, Some(PathBuf::from("/run/x.vici")));
 
     // Into the core's settings, keeping what the daemon set itself.
     let base = Settings {
@@ -80,6 +81,7 @@ fn charon_settings_are_read() {
 fn defaults_without_a_file_or_a_section() {
     let missing = load(&testdata("does-not-exist/strongswan.conf")).unwrap();
     assert_eq!(missing, Charon::default());
+    assert_eq!(missing.vici_socket, None, "--vici or the default decide");
     let d = load_str(
         path(),
         "libstrongswan { leak_detective { detailed = no } }\n",
@@ -135,6 +137,7 @@ fn bad_values_of_keys_ikerd_reads_are_errors_with_file_line_and_key() {
                   routing_table = 4294967296\n\
                   retransmit_timeout = nan\n\
                   unknown_key = whatever\n\
+                  plugins { vici { socket = tcp://127.0.0.1:4502 } }\n\
                 }\n";
     let error = load_str(path(), text).unwrap_err();
     let mut got: Vec<(u32, &str)> = error
@@ -155,6 +158,7 @@ fn bad_values_of_keys_ikerd_reads_are_errors_with_file_line_and_key() {
             (8, "charon.half_open_timeout"),
             (9, "charon.routing_table"),
             (10, "charon.retransmit_timeout"),
+            (12, "charon.plugins.vici.socket"),
         ],
         "{error}"
     );

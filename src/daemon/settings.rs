@@ -51,6 +51,9 @@ impl<K: KernelBackend> Daemon<K> {
                 "reload settings: install_routes and routing_table take effect at the next start"
             );
         }
+        if charon.vici_socket != self.charon.vici_socket {
+            warn!("reload settings: plugins.vici.socket takes effect at the next start");
+        }
         let r = &charon.retransmit;
         info!(
             "reloaded settings from {}: retransmit timeout {:?}, base {}, tries {}, jitter {} %, limit {:?}",
