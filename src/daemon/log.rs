@@ -69,6 +69,15 @@ impl<K: KernelBackend> Daemon<K> {
             .map_or_else(String::new, |c| proposals(&c.proposals))
     }
 
+    /// The proposals of the child `child` of the connection `name`, as strongSwan writes them.
+    fn our_child_proposals(&self, name: &str, child: &str) -> String {
+        self.endpoint
+            .connections()
+            .find(|c| c.name == name)
+            .and_then(|c| c.children.iter().find(|ch| ch.name == child))
+            .map_or_else(String::new, |ch| proposals(&ch.proposals))
+    }
+
     /// Logs what the event means, tagged with its SA.
     pub(super) fn log_event(&mut self, event: &Event) {
         match event {
@@ -115,7 +124,14 @@ impl<K: KernelBackend> Daemon<K> {
                 reason,
             } => {
                 let tag = self.connection_tag(connection);
-                warn!("{tag}: CHILD_SA {child} failed: {reason}");
+                let offered = match reason.contains("NO_PROPOSAL_CHOSEN") {
+                    true => format!(
+                        "; we offered {}",
+                        self.our_child_proposals(connection, child)
+                    ),
+                    false => String::new(),
+                };
+                warn!("{tag}: CHILD_SA {child} failed: {reason}{offered}");
             }
             Event::ChildRekeyed {
                 connection,
@@ -203,4 +219,106 @@ fn proposals(list: &[Proposal]) -> String {
         .map(proposal::text)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use ike::wire::sa::Transform;
+    use ike::wire::{EncrId, ExchangeType, KeId, PrfId, ProtocolId};
+
+    use super::*;
+    use crate::kernel::mem::MemBackend;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn ike(encr: u16, ke: KeId) -> Proposal {
+        Proposal {
+            number: 1,
+            protocol: ProtocolId::IKE,
+            spi: Vec::new(),
+            transforms: vec![
+                Transform::encr(EncrId(encr), Some(256)),
+                Transform::prf(PrfId::PRF_HMAC_SHA2_384),
+                Transform::ke(ke),
+            ],
+        }
+    }
+
+    /// The lines a daemon without connections logs for `events`.
+    fn logged(events: &[Event]) -> String {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .finish();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut daemon = Daemon::new(Vec::new(), MemBackend::new(), 1).unwrap();
+            tracing::subscriber::with_default(subscriber, || {
+                for event in events {
+                    daemon.log_event(event);
+                }
+            });
+        });
+        String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn refusals_say_what_each_side_proposed_and_sa_lines_carry_their_ids() {
+        let spi = |b| IkeSpi([b; 8]);
+        let text = logged(&[
+            Event::NoProposalChosen {
+                connection: "gw".into(),
+                exchange: ExchangeType::IKE_SA_INIT,
+                theirs: vec![ike(20, KeId::CURVE25519)],
+                ours: vec![ike(12, KeId::MODP_2048)],
+            },
+            Event::IkeDown {
+                connection: "gw".into(),
+                spi_i: spi(1),
+                spi_r: spi(2),
+                reason: DownReason::AuthenticationFailed("identity mismatch".into()),
+            },
+            Event::IkeDown {
+                connection: "gw".into(),
+                spi_i: spi(3),
+                spi_r: spi(4),
+                reason: DownReason::Terminated,
+            },
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            " WARN gw: no proposal chosen in IKE_SA_INIT: the peer offered \
+             IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/CURVE_25519; we have \
+             IKE:AES_CBC_256/PRF_HMAC_SHA2_384/MODP_2048",
+            "{text}"
+        );
+        assert!(lines[1].starts_with(" WARN gw[1]: IKE SA "), "{text}");
+        assert!(
+            lines[1].ends_with("AuthenticationFailed(\"identity mismatch\")"),
+            "{text}"
+        );
+        assert!(lines[2].starts_with(" INFO gw[2]: IKE SA "), "{text}");
+    }
 }
