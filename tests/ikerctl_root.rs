@@ -37,9 +37,13 @@ fn configs() -> Vec<String> {
         conn("bad", 1, "aes128-sha256-modp2048", "h2.example", "net2"),
         conn("wrongid", 1, good, "h9.example", "net3"),
     );
+    // moon's wrongid authenticates to sun as h1 with INITIAL_CONTACT (it has no IKE SA with
+    // h9); sun, like strongSwan, would take that for moon starting afresh and drop gw's IKE
+    // SA, unless it keeps every IKE SA (`unique = never`).
     let sun = format!(
         "connections {{\n{}}}\n{secrets}",
         conn("gw", 2, good, "h1.example", "net")
+            .replace("  proposals", "  unique = never\n  proposals")
     );
     vec![moon, sun]
 }

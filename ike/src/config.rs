@@ -171,7 +171,10 @@ pub struct ChildConfig {
     pub proposals: Vec<Proposal>,
     pub protocol: IpsecProtocol,
     pub mode: Mode,
+    /// Soft limits (rekey) and hard limits (delete) of its SAs; zero means none.
     pub lifetime: Lifetime,
+    /// How far each SA's soft limits may fall before the configured ones.
+    pub jitter: Jitter,
     pub replay_window: u32,
     pub start_action: Action,
     pub close_action: Action,
@@ -193,6 +196,16 @@ pub struct XfrmOptions {
     pub if_id_out: Option<u32>,
     /// A fixed priority for the policies instead of strongSwan's computed one.
     pub priority: Option<u32>,
+}
+
+/// The most each Child SA's soft limits are brought forward, by an amount chosen at random for
+/// every SA so that the two ends rarely rekey at once (swanctl.conf's `rand_time`,
+/// `rand_bytes` and `rand_packets`; strongSwan's `apply_jitter`). Zero keeps the limit exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Jitter {
+    pub seconds: u64,
+    pub bytes: u64,
+    pub packets: u64,
 }
 
 /// A traffic selector covering exactly `addr`, all protocols and ports.

@@ -72,11 +72,14 @@ pub struct Settings {
     /// recognises as its own.
     pub first_reqid: u32,
     /// From this many half-open IKE SAs on, new initiators must return a cookie
-    /// (strongSwan's `charon.cookie_threshold`, 10).
+    /// (strongSwan's `charon.cookie_threshold`; 10 here, sooner than strongSwan's 30).
     pub cookie_threshold: usize,
     /// How long a responder waits for IKE_AUTH after answering IKE_SA_INIT (strongSwan's
     /// `charon.half_open_timeout`, 30 s).
     pub half_open_timeout: std::time::Duration,
+    /// How often an IKE SA behind a NAT sends keepalives (strongSwan's `charon.keep_alive`,
+    /// 20 s); zero sends none. IKE SAs keep the interval they were made with.
+    pub keep_alive: std::time::Duration,
     /// The calendar, for certificate validity. The core reads no clock: the caller says once
     /// what the wall clock read at some instant of the monotonic clock it drives the endpoint
     /// with, and the core counts on from there. None refuses every certificate.
@@ -107,6 +110,7 @@ impl Default for Settings {
             first_reqid: 1,
             cookie_threshold: 10,
             half_open_timeout: std::time::Duration::from_secs(30),
+            keep_alive: crate::task::nat::KEEPALIVE_INTERVAL,
             wall_clock: None,
         }
     }
@@ -156,6 +160,17 @@ impl Endpoint {
             settings,
             rng,
         }
+    }
+
+    /// The endpoint's tunables.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// New tunables from now on (strongswan.conf read again): requests in flight keep their
+    /// deadlines, IKE SAs their keepalive interval, and `first_reqid` is not looked at again.
+    pub fn set_settings(&mut self, settings: Settings) {
+        self.settings = settings;
     }
 
     /// A new reading of the wall clock, for certificate validity from now on.
@@ -618,6 +633,7 @@ impl Endpoint {
             }
         }
         let mut sa = IkeSa::new(conn, Role::Responder, local, remote, now);
+        sa.keepalive_interval = self.settings.keep_alive;
         sa.rekey_at = Some(now + self.settings.half_open_timeout);
         self.run_sa(now, sa, |sa, ctx| {
             sa.on_init_request(ctx, header, bytes, request)
@@ -760,6 +776,7 @@ impl Endpoint {
         let local = SocketAddr::new(conn.local_addr, crate::IKE_PORT);
         let remote = SocketAddr::new(conn.remote_addr, crate::IKE_PORT);
         let mut sa = IkeSa::new(conn, Role::Initiator, local, remote, now);
+        sa.keepalive_interval = self.settings.keep_alive;
         sa.first_child = first_child;
         sa.restarting = restarting;
         sa.initial_contact = self.first_contact(&sa.conn);

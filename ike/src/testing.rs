@@ -8,7 +8,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::crypto::Random;
 use crate::endpoint::{Command, Endpoint, Settings, WallClock};
-use crate::kernel::{KernelOp, KernelOpId, KernelReply, PolicyParams, SaParams, SaRef};
+use crate::kernel::{
+    KernelEvent, KernelOp, KernelOpId, KernelReply, PolicyParams, SaParams, SaRef,
+};
 use crate::sa::{Event, Output};
 
 /// A seeded generator (SplitMix64): reproducible runs, not for real keys.
@@ -52,6 +54,17 @@ pub struct MemKernel {
     next_spi: u32,
     /// Operations for which the kernel answers with an error instead.
     pub fail: Option<fn(&KernelOp) -> bool>,
+    /// What each SA has carried (see [`MemKernel::count`]).
+    pub carried: HashMap<SaRef, Carried>,
+}
+
+/// The traffic an SA has carried, and which of its limits were reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Carried {
+    pub bytes: u64,
+    pub packets: u64,
+    pub soft_reported: bool,
+    pub hard_reported: bool,
 }
 
 impl MemKernel {
@@ -112,6 +125,32 @@ impl MemKernel {
 }
 
 impl MemKernel {
+    /// Counts `packets` packets of `size` bytes through `sa`, as XFRM counts them, and returns
+    /// the expiry XFRM would report when that crossed a limit: the soft one once, the hard one
+    /// once, after which the SA is gone (XFRM deletes an SA at its hard limit).
+    pub fn count(&mut self, sa: SaRef, packets: u64, size: u64) -> Option<KernelEvent> {
+        let lifetime = self.sas.get(&sa)?.lifetime;
+        let carried = self.carried.entry(sa).or_default();
+        carried.packets += packets;
+        carried.bytes += packets * size;
+        let over = |limit: u64, count: u64| limit != 0 && count >= limit;
+        let hard = over(lifetime.hard_bytes, carried.bytes)
+            || over(lifetime.hard_packets, carried.packets);
+        let soft = over(lifetime.soft_bytes, carried.bytes)
+            || over(lifetime.soft_packets, carried.packets);
+        if hard && !carried.hard_reported {
+            carried.hard_reported = true;
+            self.sas.remove(&sa);
+            self.added.remove(&sa);
+            return Some(KernelEvent::Expire { sa, hard: true });
+        }
+        if soft && !carried.soft_reported {
+            carried.soft_reported = true;
+            return Some(KernelEvent::Expire { sa, hard: false });
+        }
+        None
+    }
+
     fn insert(&mut self, params: &SaParams) {
         self.adds += 1;
         self.added.insert(params.sa, self.adds);
@@ -379,6 +418,34 @@ impl Pair {
             .endpoint
             .handle_datagram(self.now, local, from, bytes);
         self.absorb(peer, outputs);
+    }
+
+    /// Sends `packets` packets of `size` bytes from `from` to the other peer on each of its
+    /// outbound policies' SAs, counting them in both kernels and reporting the expiries that
+    /// crosses, as XFRM does. Returns the packets that found no SA at the receiver (lost).
+    pub fn carry(&mut self, from: usize, packets: u64, size: u64) -> u64 {
+        let to = 1 - from;
+        let mut sas: Vec<SaRef> = self.peers[from]
+            .kernel
+            .policies
+            .iter()
+            .filter(|p| p.dir == crate::kernel::Direction::Out)
+            .filter_map(|p| self.peers[from].kernel.outbound_sa(p).map(|sa| sa.sa))
+            .collect();
+        sas.sort_by_key(|sa| sa.spi);
+        sas.dedup();
+        let mut lost = 0;
+        for sa in sas {
+            if !self.peers[to].kernel.sas.contains_key(&sa) {
+                lost += packets;
+            }
+            for (peer, sa) in [(from, sa), (to, sa)] {
+                if let Some(event) = self.peers[peer].kernel.count(sa, packets, size) {
+                    self.kernel_event(peer, event);
+                }
+            }
+        }
+        lost
     }
 
     /// Injects a kernel event at `peer`, as XFRM would report it.

@@ -127,6 +127,53 @@ fn no_common_proposal_is_refused() {
         }
     )));
     assert_eq!(pair.peers[SUN].endpoint.ike_sas().count(), 0);
+    // Sun says what moon offered and what it has itself.
+    let refused = pair.peers[SUN].events.iter().find_map(|e| match e {
+        Event::NoProposalChosen {
+            exchange,
+            theirs,
+            ours,
+            ..
+        } => Some((*exchange, theirs.clone(), ours.clone())),
+        _ => None,
+    });
+    let (exchange, theirs, ours) = refused.expect("sun reports the refusal");
+    assert_eq!(exchange, ike::wire::ExchangeType::IKE_SA_INIT);
+    assert_eq!(theirs, moon(PSK).proposals);
+    assert_eq!(
+        ours,
+        pair.peers[SUN]
+            .endpoint
+            .connections()
+            .next()
+            .unwrap()
+            .proposals
+    );
+}
+
+#[test]
+fn no_common_esp_proposal_is_reported_with_both_sides_offers() {
+    let mut sun_conn = sun(PSK);
+    sun_conn.children[0].proposals[0].transforms[0] =
+        ike::wire::sa::Transform::encr(ike::wire::EncrId::ENCR_AES_CBC, Some(256));
+    let sun_esp = sun_conn.children[0].proposals.clone();
+    let mut pair = pair(6, moon(PSK), sun_conn);
+    initiate(&mut pair);
+    pair.run_for(Duration::from_secs(1));
+    assert!(child_up(&pair.peers[MOON].events).is_none());
+    let refused = pair.peers[SUN].events.iter().find_map(|e| match e {
+        Event::NoProposalChosen {
+            exchange,
+            theirs,
+            ours,
+            ..
+        } => Some((*exchange, theirs.len(), ours.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        refused,
+        Some((ike::wire::ExchangeType::IKE_AUTH, 1, sun_esp))
+    );
 }
 
 #[test]
@@ -141,6 +188,21 @@ fn child_sa_refused_keeps_the_ike_sa() {
     assert!(pair.peers[MOON].events.iter().any(
         |e| matches!(e, Event::ChildFailed { reason, .. } if reason.contains("TS_UNACCEPTABLE"))
     ));
+    // Sun says what moon asked for and what it has.
+    let refused = pair.peers[SUN].events.iter().find_map(|e| match e {
+        Event::TsUnacceptable {
+            ts_i, ts_r, ours, ..
+        } => Some((ts_i.clone(), ts_r.clone(), ours.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        refused,
+        Some((
+            vec![subnet(ALICE_NET)],
+            vec![subnet(BOB_NET)],
+            vec![(vec![subnet(BOB_NET)], vec![subnet([192, 0, 2])])]
+        ))
+    );
     for peer in &pair.peers {
         let sa = peer
             .endpoint

@@ -273,6 +273,7 @@ fn lifetimes_rekey_both_sas_over_and_over_without_a_gap() {
     let mut sun_conn = sun(PSK);
     for conn in [&mut moon_conn, &mut sun_conn] {
         conn.children[0].lifetime = lifetime;
+        conn.children[0].jitter.seconds = 6;
         conn.rekey_time = Duration::from_secs(150);
     }
     let mut pair = established(14, moon_conn, sun_conn);
@@ -316,6 +317,7 @@ fn rekeys_on_a_bad_network_end_mirrored_or_cleanly_gone() {
         let mut sun_conn = sun(PSK);
         for conn in [&mut moon_conn, &mut sun_conn] {
             conn.children[0].lifetime = lifetime;
+            conn.children[0].jitter.seconds = 12;
             conn.rekey_time = Duration::from_secs(300);
         }
         let mut pair = established(300 + seed, moon_conn, sun_conn);
@@ -504,5 +506,146 @@ fn an_ah_child_sa_authenticates_only_and_rekeys_like_esp() {
                 .iter()
                 .all(|p| p.protocol == ike::kernel::IpsecProtocol::Ah)
         );
+    }
+}
+
+/// Moon and sun whose Child SAs have these byte and packet limits and no time limit.
+fn volume_limited(seed: u64, lifetime: Lifetime, jitter: ike::config::Jitter) -> Pair {
+    let mut moon_conn = moon(PSK);
+    let mut sun_conn = sun(PSK);
+    for conn in [&mut moon_conn, &mut sun_conn] {
+        conn.children[0].lifetime = lifetime;
+        conn.children[0].jitter = jitter;
+    }
+    established(seed, moon_conn, sun_conn)
+}
+
+/// rekey_bytes = 100000 (life_bytes and rand_bytes as strongSwan derives them): 10 packets of
+/// 1,000 bytes a second each way for 10 minutes make the kernels report soft expiries, each of
+/// which rekeys the Child SA before its hard limit, and not one packet is lost.
+#[test]
+fn byte_limits_rekey_under_traffic_without_a_loss() {
+    let lifetime = Lifetime {
+        soft_bytes: 100_000,
+        hard_bytes: 110_000,
+        ..Lifetime::default()
+    };
+    let jitter = ike::config::Jitter {
+        bytes: 10_000,
+        ..Default::default()
+    };
+    let mut soft_limits = std::collections::BTreeSet::new();
+    for seed in 0..4 {
+        let mut pair = volume_limited(400 + seed, lifetime, jitter);
+        let mut lost = 0;
+        for _ in 0..600 {
+            run_flowing(&mut pair, Duration::from_secs(1));
+            lost += pair.carry(MOON, 10, 1000) + pair.carry(SUN, 10, 1000);
+        }
+        run_flowing(&mut pair, Duration::from_secs(10));
+        assert_eq!(
+            lost, 0,
+            "seed {seed}: packets without an SA at the receiver"
+        );
+        assert_mirrored(&pair, 1, 3);
+        let rekeys = count(&pair.peers[MOON].events, |e| {
+            matches!(e, Event::ChildRekeyed { .. })
+        });
+        // 6 MB each way, a rekey every 90-100 kB of either direction: about 120.
+        assert!(rekeys >= 100, "seed {seed}: {rekeys} rekeys");
+        for peer in &pair.peers {
+            let hard = peer.kernel.carried.values().filter(|c| c.hard_reported);
+            assert_eq!(
+                hard.count(),
+                0,
+                "{}: an SA reached its hard limit",
+                peer.name
+            );
+            for sa in peer.kernel.sas.values() {
+                let l = sa.lifetime;
+                assert!(
+                    (90_000..=100_000).contains(&l.soft_bytes) && l.hard_bytes == 110_000,
+                    "{l:?}"
+                );
+                assert_eq!((l.soft_packets, l.hard_packets, l.soft_seconds), (0, 0, 0));
+                soft_limits.insert(l.soft_bytes);
+            }
+        }
+    }
+    assert!(
+        soft_limits.len() > 2,
+        "each SA pair has its own random soft limit: {soft_limits:?}"
+    );
+}
+
+/// A packet limit's soft expiry rekeys like a byte limit's; with `rand_packets = 0` the soft
+/// limit is exact.
+#[test]
+fn packet_limits_rekey_at_the_exact_count_without_jitter() {
+    let lifetime = Lifetime {
+        soft_packets: 200,
+        hard_packets: 220,
+        ..Lifetime::default()
+    };
+    let mut pair = volume_limited(7, lifetime, ike::config::Jitter::default());
+    let (old_in, _) = child_up(&pair.peers[MOON].events).unwrap();
+    assert_eq!(pair.carry(MOON, 199, 100), 0);
+    run_flowing(&mut pair, Duration::from_secs(5));
+    assert_eq!(
+        count(&pair.peers[MOON].events, |e| matches!(
+            e,
+            Event::ChildRekeyed { .. }
+        )),
+        0
+    );
+    assert_eq!(pair.carry(MOON, 1, 100), 0);
+    run_flowing(&mut pair, Duration::from_secs(5));
+    let rekeyed = pair.peers[MOON]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::ChildRekeyed { old_spi_in, .. } if *old_spi_in == old_in));
+    assert!(rekeyed, "the 200th packet rekeys");
+    assert_mirrored(&pair, 1, 3);
+    for peer in &pair.peers {
+        for sa in peer.kernel.sas.values() {
+            assert_eq!(
+                (sa.lifetime.soft_packets, sa.lifetime.hard_packets),
+                (200, 220)
+            );
+        }
+    }
+}
+
+/// A hard limit with no soft one (rekey_bytes = 0, life_bytes set): the kernel drops the SA
+/// and reports it, and both sides delete the Child SA; the IKE SA stays.
+#[test]
+fn a_hard_byte_limit_deletes_the_child_sa() {
+    let lifetime = Lifetime {
+        hard_bytes: 50_000,
+        ..Lifetime::default()
+    };
+    let mut pair = volume_limited(8, lifetime, ike::config::Jitter::default());
+    assert_eq!(pair.carry(SUN, 49, 1000), 0);
+    pair.run_for(Duration::from_secs(5));
+    assert!(pair.peers.iter().all(|p| p.kernel.sas.len() == 2));
+    pair.carry(SUN, 1, 1000);
+    pair.run_for(Duration::from_secs(5));
+    for peer in &pair.peers {
+        assert_eq!(peer.endpoint.ike_sas().count(), 1, "{}", peer.name);
+        assert!(
+            peer.kernel.sas.is_empty(),
+            "{}: {:?}",
+            peer.name,
+            peer.kernel.sas.keys()
+        );
+        assert!(
+            peer.events
+                .iter()
+                .any(|e| matches!(e, Event::ChildDown { .. })),
+            "{}",
+            peer.name
+        );
+        let children: usize = peer.endpoint.ike_sas().map(|sa| sa.children.len()).sum();
+        assert_eq!(children, 0, "{}", peer.name);
     }
 }

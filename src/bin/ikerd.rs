@@ -18,24 +18,31 @@ use ikerd::vici::server::Server;
 #[derive(Debug, Parser)]
 #[command(name = "ikerd", version, about, long_about)]
 #[command(
-    after_help = "Status: pre-shared-key tunnels (IKE_SA_INIT, IKE_AUTH, the first \
-                        Child SA in tunnel or transport mode, deletes, liveness checks) work; \
-                        rekeying and NAT traversal work; VICI answers version, stats, list-sas, \
-                        list-conns, get-conns, initiate, terminate and rekey, and raises the SA \
-                        events; certificates, the other VICI commands and reloading do not yet. \
-                        See README.md."
+    after_help = "Status: site-to-site and host-to-host tunnels with pre-shared keys or \
+                        certificates (ESP or AH, tunnel or transport mode, IPv4 and IPv6, NAT \
+                        traversal), rekeying by time and volume, dead peer detection, traps, \
+                        reloads on SIGHUP; VICI for strongSwan's swanctl (list, initiate, \
+                        terminate, rekey, install, reload-settings); strongswan.conf's charon \
+                        settings for retransmission, cookies, keepalives and routes. Road \
+                        warriors, MOBIKE and CRLs do not work yet. See README.md."
 )]
 struct Args {
     /// The swanctl.conf to read (its `include`s are resolved relative to it).
     #[arg(long, default_value = "/etc/swanctl/swanctl.conf", value_name = "FILE")]
     config: PathBuf,
+    /// strongSwan's strongswan.conf, for the `charon` settings ikerd acts on (retransmission,
+    /// cookies, NAT keepalives, routes); a missing file means the defaults. Read again on
+    /// SIGHUP and on VICI's reload-settings.
+    #[arg(long, default_value = ikerd::config::strongswan::DEFAULT_PATH, value_name = "FILE")]
+    settings: PathBuf,
     /// Check the configuration, print what is wrong with it (file, line, key), and exit.
     #[arg(long)]
     check_config: bool,
     /// The VICI socket, where swanctl and ikerctl reach the daemon (`swanctl --uri
-    /// unix://PATH` for another path than the default).
-    #[arg(long, default_value = ikerd::vici::server::DEFAULT_SOCKET, value_name = "PATH")]
-    vici: PathBuf,
+    /// unix://PATH` for another path than the default). Default: strongswan.conf's
+    /// `charon.plugins.vici.socket`, else /var/run/charon.vici.
+    #[arg(long, value_name = "PATH")]
+    vici: Option<PathBuf>,
     /// Where runtime files go.
     #[arg(long, default_value = "/run/ikerd", value_name = "DIR")]
     run_dir: PathBuf,
@@ -46,16 +53,16 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_max_level(args.log_level)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
-    let store = match ikerd::config::Store::from_file(&args.config) {
-        Ok(store) => store,
-        Err(errors) => {
-            eprintln!("{errors}");
+    // Journal lines with priorities under systemd, the usual ones elsewhere.
+    ikerd::logging::init(args.log_level);
+    let store = ikerd::config::Store::from_file(&args.config);
+    let charon = ikerd::config::strongswan::load(&args.settings);
+    let (store, charon) = match (store, charon) {
+        (Ok(store), Ok(charon)) => (store, charon),
+        (store, charon) => {
+            for errors in [store.err(), charon.err()].into_iter().flatten() {
+                eprintln!("{errors}");
+            }
             return ExitCode::FAILURE;
         }
     };
@@ -69,9 +76,13 @@ fn main() -> ExitCode {
             args.config.display(),
             store.connection_names().len()
         );
+        println!("{}: no errors", args.settings.display());
+        for warning in &charon.warnings {
+            println!("{warning}");
+        }
         return ExitCode::SUCCESS;
     }
-    match run(store, &args) {
+    match run(store, charon, &args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ikerd: {e}");
@@ -80,7 +91,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(store: ikerd::config::Store, args: &Args) -> Result<(), String> {
+fn run(
+    store: ikerd::config::Store,
+    charon: ikerd::config::strongswan::Charon,
+    args: &Args,
+) -> Result<(), String> {
     std::fs::create_dir_all(&args.run_dir)
         .map_err(|e| format!("run dir {}: {e}", args.run_dir.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -93,7 +108,7 @@ fn run(store: ikerd::config::Store, args: &Args) -> Result<(), String> {
         let xfrm = xfrm::Xfrm::open()
             .map_err(|e| e.to_string())?
             .with_owner(owner);
-        let mut kernel = XfrmBackend::new(xfrm);
+        let mut kernel = XfrmBackend::new(xfrm).with_route_table(charon.routes());
         // A crashed run may have left SAs and policies behind: ours only, by reqid.
         use ikerd::kernel::KernelBackend;
         match kernel.flush().await {
@@ -104,9 +119,16 @@ fn run(store: ikerd::config::Store, args: &Args) -> Result<(), String> {
             Daemon::new(store.connections(), kernel, first_reqid).map_err(|e| e.to_string())?;
         let start = store.start();
         daemon.set_store(store);
-        let vici = Server::bind(&args.vici, daemon.control()).map_err(|e| format!("VICI: {e}"))?;
+        let socket = args
+            .vici
+            .clone()
+            .or_else(|| charon.vici_socket.clone())
+            .unwrap_or_else(|| ikerd::vici::server::DEFAULT_SOCKET.into());
+        let vici = Server::bind(&socket, daemon.control()).map_err(|e| format!("VICI: {e}"))?;
         tokio::spawn(vici.run());
         daemon.reload_from(args.config.clone());
+        daemon.settings_from(args.settings.clone());
+        daemon.apply_settings(charon);
         daemon.install_traps().await;
         daemon.initiate(&start).await;
         daemon.serve().await.map_err(|e| e.to_string())

@@ -1,25 +1,16 @@
 //! `connections.<conn>.children.<child>`: a Child SA template.
 
-use std::time::Duration;
-
-use ike::config::{Action, ChildConfig};
-use ike::kernel::Mode;
+use ike::config::{Action, ChildConfig, Jitter};
+use ike::kernel::{Lifetime, Mode};
 
 use super::proposals::{self, Kind};
-use super::swanctl::{Problems, child_config, if_id, lifetime};
+use super::swanctl::{Problems, child_config, if_id};
 use super::tree::{KeyValue, Problem, Section};
 use super::values;
 
 /// Child keys strongSwan defines that ikerd does not implement yet.
 const UNSUPPORTED: &[&str] = &[
     "sha256_96",
-    "rand_time",
-    "rekey_bytes",
-    "life_bytes",
-    "rand_bytes",
-    "rekey_packets",
-    "life_packets",
-    "rand_packets",
     "hostaccess",
     "policies_fwd_out",
     "inactivity",
@@ -82,9 +73,8 @@ pub(super) fn children(
 fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(ChildConfig, bool)> {
     let before = problems.len();
     let mut config = child_config(&section.name);
-    // swanctl.conf(5): a Child SA is rekeyed after 1h by default.
-    let mut rekey = Duration::from_secs(3600);
-    let (mut life, mut starts) = (None, false);
+    let mut starts = false;
+    let (mut time, mut bytes, mut packets) = (Limit::default(), Limit::default(), Limit::default());
     let (mut esp, mut ah) = (None, None);
     for kv in &section.keys {
         let Some(value) = kv.value.as_deref() else {
@@ -113,14 +103,21 @@ fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(Chil
                 config.updown = Some(value.to_owned());
                 Ok(())
             }
-            "rekey_time" => values::time(value).map(|t| rekey = t),
+            "rekey_time" => seconds(value).map(|t| time.rekey = Some(t)),
+            "life_time" => seconds(value).map(|t| time.life = Some((kv, t))),
+            "rand_time" => seconds(value).map(|t| time.rand = Some(t)),
+            "rekey_bytes" => values::bytes(value).map(|b| bytes.rekey = Some(b)),
+            "life_bytes" => values::bytes(value).map(|b| bytes.life = Some((kv, b))),
+            "rand_bytes" => values::bytes(value).map(|b| bytes.rand = Some(b)),
+            "rekey_packets" => values::number(value).map(|n| packets.rekey = Some(n)),
+            "life_packets" => values::number(value).map(|n| packets.life = Some((kv, n))),
+            "rand_packets" => values::number(value).map(|n| packets.rand = Some(n)),
             "if_id_in" => if_id(value).map(|id| config.xfrm.if_id_in = Some(id)),
             "if_id_out" => if_id(value).map(|id| config.xfrm.if_id_out = Some(id)),
             "priority" => values::number_u32(value).map(|p| {
                 // strongSwan: 0 means the computed priority.
                 config.xfrm.priority = (p != 0).then_some(p);
             }),
-            "life_time" => values::time(value).map(|t| life = Some(t)),
             key => match accepts(key, value) {
                 Some(true) => Ok(()),
                 Some(false) => Err(format!("'{value}': not supported yet")),
@@ -160,11 +157,69 @@ fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(Chil
             None => problems.push(Problem::new(&section.at, path, message)),
         },
     }
-    match lifetime(rekey, life) {
-        Ok(lifetime) => config.lifetime = lifetime,
-        Err(message) => problems.push(Problem::new(&section.at, path, message)),
-    }
+    // swanctl.conf(5): a Child SA is rekeyed after 1h by default, by volume never.
+    let (soft_seconds, hard_seconds, seconds) = time.resolve(3600, "s", path, problems);
+    let (soft_bytes, hard_bytes, bytes) = bytes.resolve(0, " bytes", path, problems);
+    let (soft_packets, hard_packets, packets) = packets.resolve(0, " packets", path, problems);
+    config.lifetime = Lifetime {
+        soft_seconds,
+        hard_seconds,
+        soft_bytes,
+        hard_bytes,
+        soft_packets,
+        hard_packets,
+    };
+    config.jitter = Jitter {
+        seconds,
+        bytes,
+        packets,
+    };
     (problems.len() == before).then_some((config, starts))
+}
+
+/// One of a Child SA's limits (time, bytes or packets) as given: `rekey_*`, `life_*` with the
+/// key that gave it (for errors), `rand_*`.
+#[derive(Default)]
+struct Limit<'a> {
+    rekey: Option<u64>,
+    life: Option<(&'a KeyValue, u64)>,
+    rand: Option<u64>,
+}
+
+impl Limit<'_> {
+    /// The soft limit, the hard limit and the jitter, with strongSwan's defaults
+    /// (vici_config.c `check_lifetimes`): without `rekey_*`, `life_*` / 1.1 or the default;
+    /// without `life_*`, `rekey_*` x 1.1; without `rand_*`, the difference. Zero is no limit.
+    /// A hard limit before the soft one is an error at the `life_*` key.
+    fn resolve(
+        &self,
+        default: u64,
+        unit: &str,
+        path: &str,
+        problems: &mut Problems,
+    ) -> (u64, u64, u64) {
+        let rekey = match (self.rekey, self.life) {
+            (Some(rekey), _) => rekey,
+            (None, Some((_, life))) => (life as f64 / 1.1) as u64,
+            (None, None) => default,
+        };
+        let life = self
+            .life
+            .map_or((rekey as f64 * 1.1) as u64, |(_, life)| life);
+        if let (Some((kv, _)), true) = (self.life, rekey != 0 && life != 0 && life < rekey) {
+            let (rekey_key, life_key) = (kv.key.replace("life", "rekey"), &kv.key);
+            let message =
+                format!("{life_key} ({life}{unit}) ends before {rekey_key} ({rekey}{unit})");
+            report(problems, kv, path, message);
+        }
+        let rand = self.rand.unwrap_or(life - life.min(rekey));
+        (rekey, life, rand)
+    }
+}
+
+/// A time in seconds.
+fn seconds(value: &str) -> Result<u64, String> {
+    values::time(value).map(|t| t.as_secs())
 }
 
 fn report(problems: &mut Problems, kv: &KeyValue, path: &str, message: String) {

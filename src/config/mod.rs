@@ -14,6 +14,7 @@ pub mod proposals;
 pub mod secrets;
 pub mod settings;
 pub mod store;
+pub mod strongswan;
 pub mod swanctl;
 pub mod tree;
 mod values;
@@ -92,6 +93,8 @@ fn interpret(path: &Path, raw: &tree::Section) -> Result<Loaded, ConfigError> {
 mod credentials_tests;
 #[cfg(test)]
 mod settings_tests;
+#[cfg(test)]
+mod strongswan_tests;
 #[cfg(test)]
 mod swanctl_tests;
 #[cfg(test)]

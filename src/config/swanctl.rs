@@ -505,7 +505,6 @@ fn connection(
         return None;
     }
     // The connection's interface ids are its children's unless they have their own.
-    let mut children = children;
     for child in &mut children {
         child.xfrm.if_id_in = child.xfrm.if_id_in.or(keys.if_id_in);
         child.xfrm.if_id_out = child.xfrm.if_id_out.or(keys.if_id_out);
@@ -650,23 +649,6 @@ fn remote_pubkey(round: &Round, creds: &Credentials, problems: &mut Problems) ->
     (!cacerts.is_empty() && round.certs.is_empty()).then(|| Pubkey::remote(cacerts))
 }
 
-/// The lifetime strongSwan gives a Child SA: soft at `rekey_time` (1h), hard at `life_time`
-/// (default 110% of `rekey_time`, vici_config.c `check_lifetimes`).
-pub(super) fn lifetime(rekey: Duration, life: Option<Duration>) -> Result<Lifetime, String> {
-    let rekey = rekey.as_secs();
-    let life = life.map_or(rekey.saturating_mul(110) / 100, |l| l.as_secs());
-    if rekey != 0 && life != 0 && life < rekey {
-        return Err(format!(
-            "life_time ({life}s) ends before rekey_time ({rekey}s)"
-        ));
-    }
-    Ok(Lifetime {
-        soft_seconds: rekey,
-        hard_seconds: life,
-        ..Lifetime::default()
-    })
-}
-
 /// The ESP child config's fixed parts; `children.rs` fills in the rest.
 pub(super) fn child_config(name: &str) -> ChildConfig {
     ChildConfig {
@@ -677,6 +659,7 @@ pub(super) fn child_config(name: &str) -> ChildConfig {
         protocol: IpsecProtocol::Esp,
         mode: Mode::Tunnel,
         lifetime: Lifetime::default(),
+        jitter: Default::default(),
         // swanctl.conf(5): replay_window defaults to 32.
         replay_window: 32,
         start_action: Default::default(),

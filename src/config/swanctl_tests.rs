@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ike::config::{Auth, ChildConfig, Connection, SendCert};
+use ike::config::{Auth, ChildConfig, Connection, Jitter, SendCert};
 use ike::crypto::Secret;
 use ike::kernel::{IpsecProtocol, Lifetime, Mode};
 use ike::proposal::Preference;
@@ -60,6 +60,10 @@ fn expected(me: &str, local: [u8; 4], remote: [u8; 4], nets: (u8, u8)) -> Connec
                 hard_seconds: 5940,
                 ..Lifetime::default()
             },
+            jitter: Jitter {
+                seconds: 540,
+                ..Jitter::default()
+            },
             replay_window: 32,
             start_action: Default::default(),
             close_action: Default::default(),
@@ -113,8 +117,8 @@ fn assert_connection(got: &Connection, want: &Connection) {
         assert_eq!(got.proposals, want.proposals);
         assert_eq!((got.protocol, got.mode), (want.protocol, want.mode));
         assert_eq!(
-            (got.lifetime, got.replay_window),
-            (want.lifetime, want.replay_window)
+            (got.lifetime, got.jitter, got.replay_window),
+            (want.lifetime, want.jitter, want.replay_window)
         );
     }
 }
@@ -148,6 +152,115 @@ fn moon_and_sun_site_to_site_psk() {
         &sun[0],
         &expected("sun", [192, 0, 2, 2], [192, 0, 2, 1], (2, 1)),
     );
+}
+
+/// The one child of a connection whose child has `keys`.
+fn child_with(keys: &str) -> Result<ChildConfig, ConfigError> {
+    let text = format!(
+        "connections {{ c {{\n\
+         local_addrs = 192.0.2.1\nremote_addrs = 192.0.2.2\n\
+         local {{ auth = psk\nid = moon }}\nremote {{ auth = psk\nid = sun }}\n\
+         children {{ c {{\n{keys}\n}} }}\n\
+         }} }}\n\
+         secrets {{ ike {{ secret = abc }} }}\n"
+    );
+    let mut loaded = load_str(Path::new("/etc/swanctl/swanctl.conf"), &text)?;
+    Ok(loaded.connections.remove(0).children.remove(0))
+}
+
+#[test]
+fn byte_and_packet_limits_follow_strongswan() {
+    // (keys, (soft, hard) bytes, (soft, hard) packets, jitter)
+    type Case = (&'static str, (u64, u64), (u64, u64), Jitter);
+    let cases: &[Case] = &[
+        // None by default; the time limits keep theirs.
+        (
+            "",
+            (0, 0),
+            (0, 0),
+            Jitter {
+                seconds: 360,
+                bytes: 0,
+                packets: 0,
+            },
+        ),
+        // life = rekey + 10 %, rand = life - rekey.
+        (
+            "rekey_bytes = 100k\nrekey_packets = 200",
+            (102_400, 112_640),
+            (200, 220),
+            Jitter {
+                seconds: 360,
+                bytes: 10_240,
+                packets: 20,
+            },
+        ),
+        // rekey = life / 1.1 when only life is given, in floating point as strongSwan
+        // computes it: 1100 / 1.1 is 999.99..., so 999.
+        (
+            "life_packets = 1100",
+            (0, 0),
+            (999, 1100),
+            Jitter {
+                seconds: 360,
+                bytes: 0,
+                packets: 101,
+            },
+        ),
+        // An explicit rand, zero included; a hard limit alone.
+        (
+            "rekey_bytes = 1m\nlife_bytes = 2m\nrand_bytes = 0\nrekey_packets = 0\n\
+             life_packets = 500\nrand_time = 1m",
+            (1 << 20, 2 << 20),
+            (0, 500),
+            Jitter {
+                seconds: 60,
+                bytes: 0,
+                packets: 500,
+            },
+        ),
+    ];
+    for (keys, bytes, packets, jitter) in cases {
+        let child = child_with(keys).unwrap_or_else(|e| panic!("{keys}: {e}"));
+        let l = child.lifetime;
+        assert_eq!((l.soft_bytes, l.hard_bytes), *bytes, "{keys}");
+        assert_eq!((l.soft_packets, l.hard_packets), *packets, "{keys}");
+        assert_eq!((l.soft_seconds, l.hard_seconds), (3600, 3960), "{keys}");
+        assert_eq!(child.jitter, *jitter, "{keys}");
+    }
+    // The child's keys start on line 9.
+    for (keys, line, key, message) in [
+        (
+            "rekey_bytes = lots",
+            9,
+            "rekey_bytes",
+            "'lots' is not a volume",
+        ),
+        ("life_bytes = 1t", 9, "life_bytes", "is not a volume"),
+        ("rand_packets = -1", 9, "rand_packets", "is not a number"),
+        (
+            "rekey_packets = 200\nlife_packets = 100",
+            10,
+            "life_packets",
+            "life_packets (100 packets) ends before rekey_packets (200 packets)",
+        ),
+        (
+            "rekey_bytes = 2k\nlife_bytes = 1k",
+            10,
+            "life_bytes",
+            "life_bytes (1024 bytes) ends before rekey_bytes (2048 bytes)",
+        ),
+    ] {
+        let error = child_with(keys).unwrap_err();
+        let got = problems(&error);
+        let key = format!("connections.c.children.c.{key}");
+        assert!(
+            got.iter()
+                .any(|p| p.0 == line && p.1 == key && p.2.contains(message)),
+            "{keys}: {error}"
+        );
+        assert!(error.to_string().contains("swanctl.conf:"), "{error}");
+    }
 }
 
 #[test]
@@ -338,7 +451,7 @@ fn unsupported_keys_one_error_each() {
             "only used with auth = pubkey",
         ),
         (16, format!("{child}.mark_in"), "not supported yet"),
-        (17, format!("{child}.rekey_bytes"), "not supported yet"),
+        (17, format!("{child}.inactivity"), "not supported yet"),
         (18, format!("{child}.mode"), "'beet': not supported yet"),
         (
             19,
@@ -426,8 +539,8 @@ stray = 1
     );
     has(12, "connections.c.elsewhere", "unknown section");
     has(
-        14,
-        "connections.c.children.c",
+        18,
+        "connections.c.children.c.life_time",
         "life_time (1800s) ends before rekey_time (3600s)",
     );
     has(

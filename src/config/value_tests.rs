@@ -267,6 +267,14 @@ fn times_numbers_addresses() {
         "strtoul base 0 reads a leading 0 as octal"
     );
     assert!(values::number("08").is_err() && values::number_u32("4294967296").is_err());
+    assert_eq!(values::bytes("1000"), Ok(1000));
+    assert_eq!(values::bytes("100k"), Ok(102_400));
+    assert_eq!(values::bytes("2 M"), Ok(2 << 20));
+    assert_eq!(values::bytes("1g"), Ok(1 << 30));
+    assert_eq!(values::bytes("0x10K"), Ok(16 << 10));
+    for bad in ["", "1kb", "1t", "-1", "lots", "99999999999g"] {
+        assert!(values::bytes(bad).is_err(), "{bad}");
+    }
     let addr = |s| values::single_address(s);
     assert_eq!(addr("192.0.2.1"), Ok("192.0.2.1".parse().unwrap()));
     assert_eq!(addr("%any"), Ok(IpAddr::from([0, 0, 0, 0])));

@@ -58,6 +58,21 @@ pub fn time(text: &str) -> Result<Duration, String> {
         .ok_or_else(bad)
 }
 
+/// A volume: a number of bytes, or with a `k`, `m` or `g` suffix for 1024, 1024² or 1024³
+/// (vici_config.c `parse_bytes`).
+pub fn bytes(text: &str) -> Result<u64, String> {
+    let bad = || format!("'{text}' is not a volume (a number with an optional k, m or g suffix)");
+    let (value, rest) = c_number(text).ok_or_else(bad)?;
+    let scale: u64 = match rest.trim_start_matches(' ') {
+        "" => 1,
+        "k" | "K" => 1 << 10,
+        "m" | "M" => 1 << 20,
+        "g" | "G" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    value.checked_mul(scale).ok_or_else(bad)
+}
+
 /// vici_config.c `parse_bool`.
 pub fn boolean(text: &str) -> Result<bool, String> {
     match text.to_ascii_lowercase().as_str() {

@@ -38,6 +38,8 @@ pub(super) enum Request {
     /// Read or reset the IKE event counters.
     Counters(CountersJob),
     Failures(oneshot::Sender<Vec<super::failures::Failure>>),
+    /// Read strongswan.conf again.
+    ReloadSettings(oneshot::Sender<Result<(), String>>),
 }
 
 /// Work on the daemon's IKE event counters, run in its loop.
@@ -257,6 +259,11 @@ impl Control {
     /// The last failure of each connection that had one.
     pub async fn failures(&self) -> Option<Vec<super::failures::Failure>> {
         self.ask(Request::Failures).await
+    }
+
+    /// Reads strongswan.conf again and applies it; why not, when it has errors.
+    pub async fn reload_settings(&self) -> Option<Result<(), String>> {
+        self.ask(Request::ReloadSettings).await
     }
 
     /// The daemon's news from now on.

@@ -6,7 +6,9 @@
 pub mod control;
 pub mod counters;
 pub mod failures;
+mod log;
 mod news;
+mod settings;
 pub mod socket;
 pub mod updown;
 pub mod view;
@@ -90,6 +92,9 @@ pub struct Daemon<K: KernelBackend> {
     alerts: (Instant, u32),
     /// The last failure of each connection.
     failures: failures::Failures,
+    /// The strongswan.conf SIGHUP and `reload-settings` read again, and what it said.
+    settings_path: Option<std::path::PathBuf>,
+    charon: crate::config::strongswan::Charon,
 }
 
 impl<K: KernelBackend> core::fmt::Debug for Daemon<K> {
@@ -152,6 +157,8 @@ impl<K: KernelBackend> Daemon<K> {
             counters: counters::Counters::default(),
             alerts: (Instant::now(), 0),
             failures: failures::Failures::default(),
+            settings_path: None,
+            charon: Default::default(),
         };
         for ip in addrs {
             daemon.listen(ip)?;
@@ -198,7 +205,7 @@ impl<K: KernelBackend> Daemon<K> {
                     queue.extend(self.endpoint.handle_kernel(Instant::now(), id, reply));
                 }
                 Output::Event(event) => {
-                    log_event(&event);
+                    self.log_event(&event);
                     self.count_event(&event);
                     match &event {
                         Event::ChildUp { info, .. } => self.kernel.routes(info, true).await,
@@ -242,9 +249,11 @@ impl<K: KernelBackend> Daemon<K> {
         };
         let runner = self.updown.get_or_insert_with(updown::spawn);
         let uniqueid = self.ids.ike(info.ike_spi);
-        for run in updown::runs(&command, child, uniqueid, info, up) {
+        let tag = format!("{connection}[{uniqueid}]");
+        for mut run in updown::runs(&command, child, uniqueid, info, up) {
+            run.tag.clone_from(&tag);
             if runner.try_send(run).is_err() {
-                warn!("{connection}: updown for {child} dropped: too many waiting");
+                warn!("{tag}: updown for {child} dropped: too many waiting");
             }
         }
     }
@@ -544,7 +553,11 @@ impl<K: KernelBackend> Daemon<K> {
                     self.carry_out(outputs).await;
                 }
                 _ = &mut stop => break,
-                _ = hup.recv() => self.reload().await,
+                _ = hup.recv() => {
+                    // Errors are logged; the running settings stay.
+                    let _ = self.reload_settings();
+                    self.reload().await;
+                }
             }
         }
         self.shutdown().await;
@@ -636,58 +649,5 @@ async fn receive(local: SocketAddr, socket: Arc<UdpSocket>, tx: mpsc::Sender<Rec
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         }
-    }
-}
-
-fn log_event(event: &Event) {
-    match event {
-        Event::IkeUp {
-            connection,
-            spi_i,
-            spi_r,
-        } => info!("{connection}: IKE SA established, SPIs {spi_i}_i {spi_r}_r"),
-        Event::IkeDown {
-            connection,
-            spi_i,
-            spi_r,
-            reason,
-        } => {
-            info!("{connection}: IKE SA {spi_i}_i {spi_r}_r down: {reason:?}")
-        }
-        Event::ChildUp {
-            connection,
-            child,
-            spi_in,
-            spi_out,
-            ..
-        } => {
-            info!("{connection}: CHILD_SA {child} established, SPIs {spi_in:08x}_i {spi_out:08x}_o")
-        }
-        Event::ChildFailed {
-            connection,
-            child,
-            reason,
-        } => warn!("{connection}: CHILD_SA {child} failed: {reason}"),
-        Event::ChildRekeyed {
-            connection,
-            child,
-            old_spi_in,
-            spi_in,
-            spi_out,
-        } => info!(
-            "{connection}: CHILD_SA {child} {old_spi_in:08x}_i rekeyed, SPIs {spi_in:08x}_i {spi_out:08x}_o"
-        ),
-        Event::ChildDown {
-            connection,
-            child,
-            spi_in,
-            spi_out,
-            ..
-        } => info!("{connection}: CHILD_SA {child} {spi_in:08x}_i {spi_out:08x}_o deleted"),
-        Event::IkeRekeyed {
-            connection,
-            old: (old_i, old_r),
-            new: (new_i, new_r),
-        } => info!("{connection}: IKE SA {old_i}_i {old_r}_r rekeyed to {new_i}_i {new_r}_r"),
     }
 }

@@ -11,6 +11,7 @@ use super::Daemon;
 use super::control::News;
 use super::view::{self, ChildView, Ids, IkeView};
 use super::watch::{Happened, between, down_reason, ike_name, line};
+use crate::cli::decode::proposal;
 use crate::kernel::KernelBackend;
 
 impl<K: KernelBackend> Daemon<K> {
@@ -275,6 +276,50 @@ impl<K: KernelBackend> Daemon<K> {
                 self.ids.forget_ike(old_ours);
                 happened.flatten()
             }
+            Event::NoProposalChosen {
+                connection,
+                exchange,
+                theirs,
+                ..
+            } => watched.then(|| {
+                let offered: Vec<String> = theirs.iter().map(proposal::text).collect();
+                let text = format!(
+                    "received proposals {} in {exchange}: no proposal chosen",
+                    offered.join(", ")
+                );
+                let kind = match *exchange {
+                    ike::wire::ExchangeType::IKE_SA_INIT => "proposal-mismatch-ike",
+                    _ => "proposal-mismatch-child",
+                };
+                Happened {
+                    connection: connection.clone(),
+                    spis: Vec::new(),
+                    lines: vec![line("CFG", None, text)],
+                    news: vec![News::Alert { kind, ike: None }],
+                }
+            }),
+            Event::TsUnacceptable {
+                connection,
+                ts_i,
+                ts_r,
+                ..
+            } => watched.then(|| Happened {
+                connection: connection.clone(),
+                spis: Vec::new(),
+                lines: vec![line(
+                    "CFG",
+                    None,
+                    format!(
+                        "traffic selectors {} === {} unacceptable",
+                        selectors(ts_r),
+                        selectors(ts_i)
+                    ),
+                )],
+                news: vec![News::Alert {
+                    kind: "ts-mismatch",
+                    ike: None,
+                }],
+            }),
         }
     }
 }

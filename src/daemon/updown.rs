@@ -20,6 +20,8 @@ const QUEUE: usize = 256;
 pub struct Run {
     pub command: String,
     pub env: Vec<(String, String)>,
+    /// The SA it is for, as log lines name it (`moon[3]`).
+    pub tag: String,
 }
 
 /// Starts the task that runs the scripts; returns where to send them.
@@ -39,10 +41,11 @@ pub fn spawn() -> mpsc::Sender<Run> {
                 .envs(run.env)
                 .status()
                 .await;
+            let tag = run.tag;
             match status {
-                Ok(s) if s.success() => debug!("updown {verb}: {}", run.command),
-                Ok(s) => warn!("updown {verb}: {} exited with {s}", run.command),
-                Err(e) => warn!("updown {verb}: cannot run {}: {e}", run.command),
+                Ok(s) if s.success() => debug!("{tag}: updown {verb}: {}", run.command),
+                Ok(s) => warn!("{tag}: updown {verb}: {} exited with {s}", run.command),
+                Err(e) => warn!("{tag}: updown {verb}: cannot run {}: {e}", run.command),
             }
         }
     });
@@ -93,6 +96,7 @@ pub fn runs(command: &str, child: &str, uniqueid: u32, info: &ChildInfo, up: boo
             runs.push(Run {
                 command: command.to_owned(),
                 env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+                tag: String::new(),
             });
         }
     }

@@ -115,7 +115,7 @@ pub(super) fn down_reason(reason: &DownReason) -> String {
     match reason {
         DownReason::Terminated => "deleted".into(),
         DownReason::DeletedByPeer => "deleted by the peer".into(),
-        DownReason::Timeout => "giving up after 5 retransmits".into(),
+        DownReason::Timeout => "no answer to the last retransmit".into(),
         DownReason::Refused(notify) => format!("refused by the peer: {notify}"),
         DownReason::AuthenticationFailed(why) => format!("authentication failed: {why}"),
         DownReason::ProtocolError(why) => format!("protocol error: {why}"),
@@ -176,6 +176,7 @@ impl<K: KernelBackend> Daemon<K> {
                 self.apply_store().await;
             }
             R::Counters(work) => (work.0)(&mut self.counters),
+            R::ReloadSettings(reply) => drop(reply.send(self.reload_settings())),
             R::Initiate(initiate) => self.initiate_for(initiate).await,
             R::Terminate(terminate) => self.terminate_for(terminate).await,
             R::Failures(reply) => drop(reply.send(self.failures.list())),

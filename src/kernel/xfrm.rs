@@ -31,6 +31,9 @@ pub struct XfrmBackend {
     rtnl: Option<xfrm::Rtnetlink>,
     /// The routes installed for each reqid.
     routes: std::collections::HashMap<u32, Vec<xfrm::TunnelRoute>>,
+    /// Where routes go; None installs none (strongswan.conf's `charon.install_routes`,
+    /// `routing_table`, `routing_table_prio`).
+    route_table: Option<xfrm::RouteTable>,
 }
 
 impl XfrmBackend {
@@ -39,7 +42,16 @@ impl XfrmBackend {
             xfrm,
             rtnl: None,
             routes: Default::default(),
+            route_table: Some(xfrm::RouteTable::default()),
         }
+    }
+
+    /// Routes to tunnels' remote networks go to `table` (and its rule); None installs none.
+    /// Set before the first tunnel: routes already in place are removed from the table they
+    /// were put in.
+    pub fn with_route_table(mut self, table: Option<xfrm::RouteTable>) -> XfrmBackend {
+        self.route_table = table;
+        self
     }
 
     /// The routes that carry a tunnel's traffic towards its peer: one per prefix of the
@@ -131,9 +143,12 @@ impl KernelBackend for XfrmBackend {
             }
             return;
         }
+        let Some(table) = self.route_table else {
+            return;
+        };
         if self.rtnl.is_none() {
             match xfrm::Rtnetlink::open() {
-                Ok(rtnl) => self.rtnl = Some(rtnl),
+                Ok(rtnl) => self.rtnl = Some(rtnl.with_table(table)),
                 Err(e) => return tracing::warn!("no routes for tunnels: {e}"),
             }
         }
@@ -147,7 +162,7 @@ impl KernelBackend for XfrmBackend {
         let mut added = Vec::new();
         for route in routes {
             if let Err(e) = rtnl.install_rule(route.dst.addr()).await {
-                tracing::warn!("routing rule for table 220: {e}");
+                tracing::warn!("routing rule for table {}: {e}", table.table);
             }
             match rtnl.add_tunnel_route(&route).await {
                 Ok(()) => added.push(route),

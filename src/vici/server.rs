@@ -454,6 +454,11 @@ impl Client {
             "terminate" => drive::terminate(self, stream, request).await?,
             "rekey" => drive::rekey(self, request).await,
             "install" | "uninstall" => drive::trap(self, request, name == "install").await,
+            "reload-settings" => match self.control.reload_settings().await {
+                Some(Ok(())) => Message::new().with_value("success", "yes"),
+                Some(Err(why)) => query::failure(&why),
+                None => gone(),
+            },
             "ikerd-failures" => match self.control.failures().await {
                 Some(list) => query::failures(&list),
                 None => gone(),

@@ -7,12 +7,13 @@ REKEY_CHILD="rekey_time = 3s
 life_time = 20s"
 REKEY_CONN="rekey_time = 15s"
 
-# ping_through SECONDS: alice pings bob 50 times a second for SECONDS; fails unless every
-# echo was answered, every one crossed into sun as ESP and none in the clear.
+# ping_through SECONDS [SIZE]: alice pings bob 50 times a second for SECONDS (with SIZE bytes
+# of data, default 56); fails unless every echo was answered, every one crossed into sun as
+# ESP and none in the clear.
 ping_through() {
-	local count=$(($1 * 50)) summary esp plain
+	local count=$(($1 * 50)) size=${2:-56} summary esp plain
 	watch_wire sun ext $ALICE_NET
-	in_ns alice ping -n -q -i 0.02 -c $count -W 2 $BOB >"$E2E_DIR/ping-stream.log" 2>&1
+	in_ns alice ping -n -q -i 0.02 -s "$size" -c $count -W 2 $BOB >"$E2E_DIR/ping-stream.log" 2>&1
 	summary=$(grep -E 'transmitted' "$E2E_DIR/ping-stream.log")
 	echo "alice -> bob: $summary"
 	grep -qE "^$count packets transmitted, $count received" <<<"$summary" ||

@@ -80,8 +80,10 @@ leftupdown=%disabled"
 }
 
 # start_ikerd HOST DIR: runs ikerd (built on the host by scripts/e2e) in HOST with
-# DIR/swanctl.conf and its VICI socket at DIR/charon.vici (the file system is shared between the
-# namespaces: the default path would be one for every ikerd); returns once it listens.
+# DIR/swanctl.conf, DIR/ikerd-strongswan.conf as its strongswan.conf (none: the defaults, not the
+# machine's /etc/strongswan.conf) and its VICI socket at DIR/charon.vici (the file system is
+# shared between the namespaces: the default path would be one for every ikerd); returns once
+# it listens.
 start_ikerd() {
 	local host=$1 dir=$2 bin
 	bin=$(cat "${E2E_ARTIFACTS:?}/ikerd" 2>/dev/null) && [ -x "$bin" ] ||
@@ -89,6 +91,7 @@ start_ikerd() {
 	# `ip netns exec` execs ikerd, so $! is ikerd's own PID (a function in the background would
 	# be a subshell's).
 	ip netns exec "$(ns "$host")" "$bin" --config "$dir/swanctl.conf" --run-dir "$dir/run" \
+		--settings "$dir/ikerd-strongswan.conf" \
 		--vici "$dir/charon.vici" --log-level debug >"$dir/ikerd.log" 2>&1 &
 	echo $! >"$dir/ikerd.pid"
 	for _ in $(seq 100); do
@@ -192,4 +195,26 @@ cert_config() {
 dn_ids() {
 	sed -i 's/^\(\t*\)id = \([a-z]*\)\.example$/\1id = "O=ikerd e2e, CN=\2.example"/' "$1/swanctl.conf"
 	grep -q 'id = "O=ikerd e2e, CN=' "$1/swanctl.conf" || fail "dn_ids: no identity in $1/swanctl.conf"
+}
+
+# pluto_cert_config HOST DIR TYPE: turns the ipsec.conf site_pluto_config wrote in DIR from PSK
+# to certificates of the TYPE test PKI (rsa or ecdsa): HOST's certificate and key go into
+# pluto's NSS database from a PKCS#12 file (pk12util), the CA in beside them trusted for
+# peers' certificates (certutil -t CT), and the connection authenticates with
+# authby=rsasig or ecdsa, sending its certificate and accepting a peer certified by the same
+# CA. The identities stay @moon.example and @sun.example, the certificates' subjectAltNames.
+pluto_cert_config() {
+	local host=$1 dir=$2 type=$3 pki="$E2E_WORK/pki-$3" authby=rsasig
+	[ "$type" = ecdsa ] && authby=ecdsa
+	test_pki "$type"
+	{
+		openssl pkcs12 -export -inkey "$pki/${host}Key.pem" -in "$pki/${host}Cert.pem" \
+			-name "$host" -passout pass: -out "$dir/$host.p12" &&
+			certutil -A -d "sql:$dir/nss" -n e2e-ca -t CT,, -i "$pki/caCert.pem" &&
+			pk12util -i "$dir/$host.p12" -d "sql:$dir/nss" -W '' -K ''
+	} >"$dir/nss.log" 2>&1 || fail "cannot put $host's $type certificate into pluto's NSS database: $(tail -n 3 "$dir/nss.log")"
+	sed -i -e "s/^\tauthby=secret$/\tauthby=$authby\n\tleftcert=$host\n\tleftsendcert=always\n\trightca=%same/" \
+		"$dir/ipsec.conf"
+	grep -q "leftcert=$host" "$dir/ipsec.conf" || fail "pluto_cert_config: no authby=secret in $dir/ipsec.conf"
+	: >"$dir/ipsec.secrets"
 }

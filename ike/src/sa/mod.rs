@@ -154,6 +154,26 @@ pub enum Event {
         old: (IkeSpi, IkeSpi),
         new: (IkeSpi, IkeSpi),
     },
+    /// We answered the peer's proposals with NO_PROPOSAL_CHOSEN (RFC 7296 2.7): what it
+    /// offered and what we have, so the log says why.
+    NoProposalChosen {
+        connection: String,
+        exchange: crate::wire::ExchangeType,
+        theirs: Vec<crate::wire::sa::Proposal>,
+        ours: Vec<crate::wire::sa::Proposal>,
+    },
+    /// We answered the peer's traffic selectors with TS_UNACCEPTABLE (RFC 7296 2.9): what it
+    /// asked for (TSi, its side; TSr, ours) and, for each child whose proposals fit, what we
+    /// have (ours, theirs).
+    TsUnacceptable {
+        connection: String,
+        ts_i: Vec<crate::wire::ts::TrafficSelector>,
+        ts_r: Vec<crate::wire::ts::TrafficSelector>,
+        ours: Vec<(
+            Vec<crate::wire::ts::TrafficSelector>,
+            Vec<crate::wire::ts::TrafficSelector>,
+        )>,
+    },
 }
 
 /// What an IKE SA needs from the endpoint while it handles one input.
@@ -227,6 +247,32 @@ impl Ctx<'_> {
         self.rng.fill(&mut b);
         let fraction = f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX);
         period.saturating_sub(spread.min(period).mul_f64(fraction))
+    }
+
+    /// A random part of the retransmission jitter to take off the next wait; draws nothing
+    /// when the schedule has no jitter.
+    pub fn retransmit_fraction(&mut self) -> f64 {
+        if self.retransmit.jitter == 0 {
+            return 0.0;
+        }
+        let mut b = [0u8; 4];
+        self.rng.fill(&mut b);
+        f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
+    }
+
+    /// A byte or packet `limit` lowered by a random part of up to `spread` (strongSwan's
+    /// `rand_bytes`, `rand_packets`), never to zero, which would mean no limit. Draws nothing
+    /// when there is nothing to randomise.
+    pub fn jittered_limit(&mut self, limit: u64, spread: u64) -> u64 {
+        let spread = spread.min(limit.saturating_sub(1));
+        if spread == 0 {
+            return limit;
+        }
+        let mut b = [0u8; 8];
+        self.rng.fill(&mut b);
+        // A uniform cut in 0..=spread: the high half of a 64x64-bit product.
+        let cut = (u128::from(u64::from_le_bytes(b)) * (u128::from(spread) + 1)) >> 64;
+        limit - cut as u64
     }
 }
 
@@ -353,6 +399,9 @@ pub struct IkeSa {
     /// The peer told us so in its IKE_AUTH request.
     pub peer_initial_contact: bool,
     pub(crate) last_keepalive: Instant,
+    /// How often a keepalive goes out from behind a NAT (the endpoint's
+    /// [`Settings::keep_alive`](crate::endpoint::Settings)); zero sends none.
+    pub(crate) keepalive_interval: std::time::Duration,
     /// When it was authenticated both ways, or (the successor of a rekey) took over.
     pub(crate) established_at: Option<Instant>,
     /// The peer's SIGNATURE_HASH_ALGORITHMS from IKE_SA_INIT (RFC 7427 4), if it sent one.
@@ -423,6 +472,7 @@ impl IkeSa {
             initial_contact: true,
             peer_initial_contact: false,
             last_keepalive: now,
+            keepalive_interval: crate::task::nat::KEEPALIVE_INTERVAL,
             established_at: None,
             peer_hashes: None,
             peer_asked_cert: false,
@@ -518,7 +568,9 @@ impl IkeSa {
             self.init_request.clone_from(&bytes);
         }
         self.transmit(ctx, bytes.clone());
-        self.requests.sent(ctx.now, exchange, bytes, ctx.retransmit);
+        let fraction = ctx.retransmit_fraction();
+        self.requests
+            .sent(ctx.now, exchange, bytes, ctx.retransmit, fraction);
     }
 
     /// Answers request `message_id` and caches the answer for its retransmissions.

@@ -6,15 +6,25 @@ use std::time::{Duration, Instant};
 use crate::wire::{ExchangeType, MessageId};
 
 /// When to send a request again and when to give up. The defaults are strongSwan's
-/// (`charon.retransmit_timeout = 4.0`, `retransmit_base = 1.8`, `retransmit_tries = 5`):
-/// retransmits after 4, 7.2, 13, 23.3 and 42 s, and the peer is declared dead 75.6 s after the
-/// last one.
+/// (`charon.retransmit_timeout = 4.0`, `retransmit_base = 1.8`, `retransmit_tries = 5`,
+/// `retransmit_jitter = 0`, `retransmit_limit = 0`): retransmits after 4, 7.2, 13, 23.3 and
+/// 42 s, and the peer is declared dead 75.6 s after the last one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Retransmit {
     pub timeout: Duration,
     pub base: f64,
     pub tries: u32,
+    /// Each wait is shortened by a random part of up to this many percent (at most
+    /// [`MAX_JITTER`]); 0 keeps the schedule exact.
+    pub jitter: u32,
+    /// No wait is longer than this.
+    pub limit: Option<Duration>,
 }
+
+/// strongSwan's cap on `retransmit_jitter` (`RETRANSMIT_JITTER_MAX`, 20 %).
+pub const MAX_JITTER: u32 = 20;
+/// The longest wait, however the schedule grows: strongSwan's, 2^32 - 1 ms (49.7 days).
+const MAX_DELAY_SECS: f64 = u32::MAX as f64 / 1000.0;
 
 impl Default for Retransmit {
     fn default() -> Self {
@@ -22,6 +32,8 @@ impl Default for Retransmit {
             timeout: Duration::from_secs(4),
             base: 1.8,
             tries: 5,
+            jitter: 0,
+            limit: None,
         }
     }
 }
@@ -29,7 +41,24 @@ impl Default for Retransmit {
 impl Retransmit {
     /// How long to wait after the `attempt`th sending (0 = the original) of a request.
     pub fn delay(&self, attempt: u32) -> Duration {
-        self.timeout.mul_f64(self.base.powi(attempt as i32))
+        self.randomized_delay(attempt, 0.0)
+    }
+
+    /// [`Retransmit::delay`] shortened by `fraction` (0 to 1) of the jitter (strongSwan's
+    /// `retransmission_timeout`): timeout x base^attempt, capped at the limit, less a random
+    /// part. Settings however odd give a wait between zero and 49.7 days, never a panic.
+    pub fn randomized_delay(&self, attempt: u32, fraction: f64) -> Duration {
+        let power = i32::try_from(attempt).unwrap_or(i32::MAX);
+        let mut secs = self.timeout.as_secs_f64() * self.base.powi(power);
+        if !secs.is_finite() || secs > MAX_DELAY_SECS {
+            secs = MAX_DELAY_SECS;
+        }
+        if let Some(limit) = self.limit {
+            secs = secs.min(limit.as_secs_f64());
+        }
+        let jitter = f64::from(self.jitter.min(MAX_JITTER)) / 100.0;
+        secs -= secs * jitter * fraction.clamp(0.0, 1.0);
+        Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::ZERO)
     }
 }
 
@@ -70,13 +99,14 @@ impl Requests {
         exchange: ExchangeType,
         bytes: Vec<u8>,
         schedule: &Retransmit,
+        fraction: f64,
     ) {
         self.outstanding = Some(Outstanding {
             message_id: MessageId(self.next_id),
             exchange,
             bytes,
             retransmits: 0,
-            deadline: now + schedule.delay(0),
+            deadline: now + schedule.randomized_delay(0, fraction),
         });
         self.next_id = self.next_id.wrapping_add(1);
     }
@@ -102,8 +132,14 @@ impl Requests {
         self.outstanding.as_ref().map(|o| o.deadline)
     }
 
-    /// The retransmission timer at `now`.
-    pub fn on_timeout(&mut self, now: Instant, schedule: &Retransmit) -> Option<Resend> {
+    /// The retransmission timer at `now`; `fraction` (0 to 1) of the schedule's jitter comes
+    /// off the next wait.
+    pub fn on_timeout(
+        &mut self,
+        now: Instant,
+        schedule: &Retransmit,
+        fraction: f64,
+    ) -> Option<Resend> {
         let outstanding = self.outstanding.as_mut()?;
         if now < outstanding.deadline {
             return None;
@@ -113,7 +149,7 @@ impl Requests {
             return Some(Resend::GiveUp);
         }
         outstanding.retransmits += 1;
-        outstanding.deadline = now + schedule.delay(outstanding.retransmits);
+        outstanding.deadline = now + schedule.randomized_delay(outstanding.retransmits, fraction);
         Some(Resend::Bytes(outstanding.bytes.clone()))
     }
 }
@@ -171,21 +207,47 @@ mod tests {
         let s = Retransmit::default();
         let t0 = Instant::now();
         let mut r = Requests::default();
-        r.sent(t0, ExchangeType::INFORMATIONAL, vec![1], &s);
+        r.sent(t0, ExchangeType::INFORMATIONAL, vec![1], &s, 0.0);
         assert_eq!(r.next_id, 1);
-        assert_eq!(r.on_timeout(t0 + Duration::from_secs(3), &s), None);
+        assert_eq!(r.on_timeout(t0 + Duration::from_secs(3), &s, 0.0), None);
         let mut now = t0;
         for attempt in 0..5 {
             now += s.delay(attempt);
             assert_eq!(
-                r.on_timeout(now, &s),
+                r.on_timeout(now, &s, 0.0),
                 Some(Resend::Bytes(vec![1])),
                 "{attempt}"
             );
         }
         now += s.delay(5);
-        assert_eq!(r.on_timeout(now, &s), Some(Resend::GiveUp));
+        assert_eq!(r.on_timeout(now, &s, 0.0), Some(Resend::GiveUp));
         assert!(r.is_idle());
+    }
+
+    #[test]
+    fn limit_and_jitter_as_strongswan_applies_them() {
+        let s = Retransmit {
+            limit: Some(Duration::from_secs(10)),
+            jitter: 50,
+            ..Retransmit::default()
+        };
+        let ms = |d: Duration| d.as_millis() as u64;
+        let delays: Vec<u64> = (0..4).map(|i| ms(s.delay(i))).collect();
+        assert_eq!(delays, [4000, 7200, 10000, 10000], "capped at the limit");
+        // The jitter is capped at 20 %: a fraction of 1 takes a fifth off.
+        assert_eq!(ms(s.randomized_delay(0, 1.0)), 3200);
+        assert_eq!(ms(s.randomized_delay(3, 0.5)), 9000);
+        // Odd settings give a bounded wait, never a panic.
+        for (timeout, base) in [(1e9, 1e9), (4.0, f64::NAN), (4.0, -3.0), (4.0, 0.0)] {
+            let s = Retransmit {
+                timeout: Duration::from_secs_f64(timeout),
+                base,
+                ..Retransmit::default()
+            };
+            for attempt in [0, 1, 7, 1000, u32::MAX] {
+                assert!(s.randomized_delay(attempt, 0.3) <= Duration::from_secs(4_294_968));
+            }
+        }
     }
 
     #[test]

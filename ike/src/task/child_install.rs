@@ -186,17 +186,25 @@ impl IkeSa {
         let directions = Directions::new(&child_keys, pending.initiator);
         let (mut sa_in, mut sa_out) =
             child::sa_pair(&sa, &pending.config, &algorithms, &directions, self.encap());
-        // strongSwan's rekey jitter: the soft limit falls at a random point of the last tenth
-        // before rekey_time, and the hard one stays where configured.
-        let lifetime = pending.config.lifetime;
-        let soft = ctx.jittered(
-            std::time::Duration::from_secs(lifetime.soft_seconds),
-            std::time::Duration::from_secs(lifetime.soft_seconds / 10),
-        );
+        // strongSwan's rekey jitter: each soft limit falls at a random point up to its `rand_*`
+        // before the configured one, and the hard limits stay where configured. The kernel
+        // counts bytes and packets and reports a soft expiry, which starts a rekey as the
+        // timer does for time (Endpoint::handle_kernel_event).
+        let (lifetime, jitter) = (pending.config.lifetime, pending.config.jitter);
         if lifetime.soft_seconds != 0 {
+            let soft = ctx.jittered(
+                std::time::Duration::from_secs(lifetime.soft_seconds),
+                std::time::Duration::from_secs(jitter.seconds),
+            );
             sa.rekey_at = Some(ctx.now + soft);
             sa_in.lifetime.soft_seconds = soft.as_secs().max(1);
             sa_out.lifetime.soft_seconds = soft.as_secs().max(1);
+        }
+        let soft_bytes = ctx.jittered_limit(lifetime.soft_bytes, jitter.bytes);
+        let soft_packets = ctx.jittered_limit(lifetime.soft_packets, jitter.packets);
+        for params in [&mut sa_in, &mut sa_out] {
+            params.lifetime.soft_bytes = soft_bytes;
+            params.lifetime.soft_packets = soft_packets;
         }
         let mut ops = vec![KernelOp::UpdateSa(Box::new(sa_in))];
         let rekey = matches!(pending.kind, ChildKind::Rekey { .. });

@@ -264,6 +264,8 @@ impl IkeSa {
     ) -> Result<PendingChild, NotifyType> {
         let (local, remote) = (self.local.ip(), self.remote.ip());
         let mut refusal = NotifyType::NO_PROPOSAL_CHOSEN;
+        // For the log: the selectors of the children whose proposals fit.
+        let mut narrowed_away = Vec::new();
         // A rekey keeps the configuration of the Child SA it replaces.
         let only = match kind {
             ChildKind::Rekey { old } => self
@@ -294,6 +296,10 @@ impl IkeSa {
             let ts_r = crate::ts::narrow(&child.ts_r.selectors, &config.local_selectors(local));
             if ts_i.is_empty() || ts_r.is_empty() {
                 refusal = NotifyType::TS_UNACCEPTABLE;
+                narrowed_away.push((
+                    config.local_selectors(local),
+                    config.remote_selectors(remote),
+                ));
                 continue;
             }
             let reqid = ctx.reqid_for(&self.conn.name, &config.name);
@@ -302,6 +308,27 @@ impl IkeSa {
             pending.ts_i = ts_i;
             pending.ts_r = ts_r;
             return Ok(pending);
+        }
+        if refusal == NotifyType::NO_PROPOSAL_CHOSEN {
+            let ours = self
+                .conn
+                .children
+                .iter()
+                .filter(|c| only.as_ref().is_none_or(|name| *name == c.name))
+                .flat_map(|c| c.proposals.iter().cloned())
+                .collect();
+            let exchange = match kind {
+                ChildKind::Auth => ExchangeType::IKE_AUTH,
+                _ => ExchangeType::CREATE_CHILD_SA,
+            };
+            self.no_proposal_chosen(ctx, exchange, &child.sa.proposals, ours);
+        } else if refusal == NotifyType::TS_UNACCEPTABLE {
+            ctx.event(crate::sa::Event::TsUnacceptable {
+                connection: self.conn.name.clone(),
+                ts_i: child.ts_i.selectors.clone(),
+                ts_r: child.ts_r.selectors.clone(),
+                ours: narrowed_away,
+            });
         }
         Err(refusal)
     }

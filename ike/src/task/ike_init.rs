@@ -184,6 +184,12 @@ impl IkeSa {
             &self.conn.proposals,
             self.conn.preference,
         ) else {
+            self.no_proposal_chosen(
+                ctx,
+                ExchangeType::IKE_SA_INIT,
+                &request.sa.proposals,
+                self.conn.proposals.clone(),
+            );
             return self.refuse_init(
                 ctx,
                 header,
@@ -253,6 +259,22 @@ impl IkeSa {
         answer.extend(self.certreq().map(Payload::CertReq));
         self.send_response(ctx, ExchangeType::IKE_SA_INIT, header.message_id, &answer);
         self.state = State::InitDone;
+    }
+
+    /// Tells the operator what the peer offered and what we have, as we refuse it.
+    pub(crate) fn no_proposal_chosen(
+        &self,
+        ctx: &mut Ctx<'_>,
+        exchange: ExchangeType,
+        theirs: &[crate::wire::sa::Proposal],
+        ours: Vec<crate::wire::sa::Proposal>,
+    ) {
+        ctx.event(crate::sa::Event::NoProposalChosen {
+            connection: self.conn.name.clone(),
+            exchange,
+            theirs: theirs.to_vec(),
+            ours,
+        });
     }
 
     /// Responder: answers IKE_SA_INIT with one notify and forgets the SA.

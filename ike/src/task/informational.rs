@@ -142,7 +142,8 @@ impl IkeSa {
 
     /// Timers: retransmission, giving up, liveness checks.
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
-        match self.requests.on_timeout(ctx.now, ctx.retransmit) {
+        let fraction = ctx.retransmit_fraction();
+        match self.requests.on_timeout(ctx.now, ctx.retransmit, fraction) {
             Some(Resend::Bytes(bytes)) => self.transmit(ctx, bytes),
             Some(Resend::GiveUp) => {
                 self.release_pending(ctx);

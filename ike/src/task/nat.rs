@@ -12,7 +12,8 @@ use crate::wire::{IkeSpi, NotifyType, notify};
 
 /// The port IKE moves to, and ESP in UDP travels on, once a NAT is found (RFC 3947 4).
 pub const NAT_T_PORT: u16 = 4500;
-/// How often the side behind a NAT sends a keepalive (strongSwan's `keep_alive`, 20 s).
+/// How often the side behind a NAT sends a keepalive by default (strongSwan's
+/// `charon.keep_alive`, 20 s; see `Settings::keep_alive`).
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 /// A NAT keepalive: one byte, 0xFF (RFC 3948 2.3).
 pub const KEEPALIVE: [u8; 1] = [0xff];
@@ -112,8 +113,9 @@ impl IkeSa {
 
     /// When the next keepalive is due: only behind a NAT of ours, and only once established.
     pub(crate) fn keepalive_deadline(&self) -> Option<std::time::Instant> {
-        (self.nat.local && self.state == State::Established)
-            .then(|| self.last_keepalive + KEEPALIVE_INTERVAL)
+        let interval = self.keepalive_interval;
+        (self.nat.local && self.state == State::Established && !interval.is_zero())
+            .then(|| self.last_keepalive + interval)
     }
 
     pub(crate) fn on_keepalive_timer(&mut self, ctx: &mut Ctx<'_>) {

@@ -188,6 +188,13 @@ impl IkeSa {
         );
         let Some((chosen, (suite, group))) = chosen.and_then(|c| Some((c.clone(), ike_suite(&c)?)))
         else {
+            let ours = self.conn.proposals.clone();
+            self.no_proposal_chosen(
+                ctx,
+                ExchangeType::CREATE_CHILD_SA,
+                &request.sa.proposals,
+                ours,
+            );
             return refuse(self, ctx, NotifyType::NO_PROPOSAL_CHOSEN, &[]);
         };
         let peer_spi = <[u8; 8]>::try_from(&chosen.spi[..]).map(IkeSpi);
@@ -272,6 +279,7 @@ impl IkeSa {
         next.nat = self.nat;
         next.reauth_at = self.reauth_at;
         next.peer_id = self.peer_id.clone();
+        next.keepalive_interval = self.keepalive_interval;
         next.children = std::mem::take(&mut self.children);
         next.jobs = self
             .jobs

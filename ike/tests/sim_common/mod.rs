@@ -82,6 +82,7 @@ pub fn connection(
             protocol: IpsecProtocol::Esp,
             mode: Mode::Tunnel,
             lifetime: Lifetime::default(),
+            jitter: Default::default(),
             replay_window: 32,
             start_action: Default::default(),
             close_action: Default::default(),
