@@ -1,0 +1,89 @@
+//! VICI clients that share no code with ikerd, run against it in a throwaway network namespace
+//! (root: `scripts/test` runs these with `--run-ignored only`): strongSwan's Python `vici`
+//! package (from PyPI), in `tests/python/vici_client.py`, drives two daemons with in-memory
+//! kernels through a tunnel's life and checks every answer.
+//!
+//! The scripts run under the Python that `IKERD_PYTHON` names: `scripts/test` sets it to a
+//! virtual environment with the pinned `vici` package (`need_pyvici` in `scripts/lib/prereqs.sh`).
+
+#[path = "common/daemons.rs"]
+mod daemons;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use daemons::{Daemons, run_bounded};
+
+/// The Python to run the scripts with; the tests fail without one rather than pass unchecked.
+fn python() -> PathBuf {
+    let python = std::env::var_os("IKERD_PYTHON").map(PathBuf::from);
+    match python {
+        Some(p) if p.exists() => p,
+        other => panic!(
+            "IKERD_PYTHON is {other:?}: it must name a Python with strongSwan's `vici` package \
+             (scripts/test sets it up; by hand: `source scripts/lib/prereqs.sh; need_pyvici; \
+             export IKERD_PYTHON=$PYVICI`)"
+        ),
+    }
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(name)
+}
+
+/// Prints what a script said, and fails unless it succeeded.
+fn passed(what: &str, out: &Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{what}:\n{stdout}{stderr}");
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\n{stdout}{stderr}",
+        out.status
+    );
+}
+
+/// moon (1) and sun (2): `gw` with child `net` between them; moon also has `trap`, whose child
+/// `t` is installed and uninstalled.
+fn configs() -> Vec<String> {
+    let conn = |name: &str, me: u8, child: &str, remote_ts: &str| {
+        let other = 3 - me;
+        format!(
+            " {name} {{\n  local_addrs = 127.0.0.{me}\n  remote_addrs = 127.0.0.{other}\n  \
+             proposals = aes256gcm16-prfsha384-x25519\n  \
+             local {{ auth = psk\n id = h{me}.example }}\n  remote {{ auth = psk\n id = h{other}.example }}\n  \
+             children {{ {child} {{ local_ts = 198.51.100.{me}/32\n remote_ts = {remote_ts} }} }}\n }}\n"
+        )
+    };
+    let secrets = "secrets { ike { secret = 0x00112233445566778899 } }\n";
+    let moon = format!(
+        "connections {{\n{}{}}}\n{secrets}",
+        conn("gw", 1, "net", "198.51.100.2/32"),
+        conn("trap", 1, "t", "203.0.113.0/24"),
+    );
+    let sun = format!(
+        "connections {{\n{}}}\n{secrets}",
+        conn("gw", 2, "net", "198.51.100.1/32")
+    );
+    vec![moon, sun]
+}
+
+#[test]
+#[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
+fn root_strongswans_python_client_drives_ikerd() {
+    let python = python();
+    let daemons = Daemons::start("pyvici", &configs());
+    let out = run_bounded(
+        Command::new(&python)
+            .arg(script("vici_client.py"))
+            .arg(&daemons.sockets[0])
+            .arg(&daemons.sockets[1]),
+        Duration::from_secs(300),
+    );
+    passed("vici_client.py", &out);
+    let left = daemons.stop();
+    assert_eq!(left, [(0, (0, 0)), (0, (0, 0))], "SAs or ids left behind");
+}
