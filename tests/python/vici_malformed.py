@@ -15,10 +15,13 @@ daemon does with it against what ikerd's server promises (src/vici/server.rs):
   lists, list items outside a list, elements of unknown type, lengths past the end, sections
   nested deeper than the parser allows;
 - a well-formed request for a command or event the daemon does not have is answered
-  (CMD_UNKNOWN, EVENT_UNKNOWN) and the connection stays open;
+  (CMD_UNKNOWN, EVENT_UNKNOWN) and the connection stays open; requests sent together are
+  answered in order; a request of the largest size allowed is answered; a client gone before
+  its answer harms no one;
 - a client that stops inside a segment, or that does not read its answers, is closed after
   the server's 10 s, and holds up no one meanwhile;
-- many connections at once are all answered.
+- many connections at once are all answered, and the memory of segments that never complete
+  goes with their connections.
 
 After every case a fresh connection must get an answer to `version` within --answer-limit
 seconds (default 2). With --pid, the daemon must still be running at the end and its VmRSS
@@ -253,6 +256,50 @@ def answers_and_stays(data, answer):
     return case
 
 
+def answers_each(data, count):
+    """The daemon answers `count` well-formed requests sent in one write, in order, each with a
+    CMD_RESPONSE, and keeps the connection."""
+    def case(daemon):
+        with daemon.connect() as sock:
+            send(sock, data)
+            got, closed = read(sock, PROMPT, want=count)
+        if len(got) != count or any(p[:1] != bytes([CMD_RESPONSE]) for p in got):
+            return f"expected {count} CMD_RESPONSE, got {[describe(p) for p in got]}"
+        if closed:
+            return "connection closed"
+        return None
+    return case
+
+
+def gone_before_the_answer(daemon):
+    """Clients that send a request and close at once: the daemon's answers go nowhere, and it
+    carries on."""
+    for command in ["version", "stats", "list-sas", "list-conns", "get-counters"]:
+        for _ in range(20):
+            with daemon.connect() as sock:
+                send(sock, segment(named(EVENT_REGISTER, "list-conn")) + request(command))
+    return None
+
+
+def largest_request():
+    """A `version` request of 512 KiB: thousands of keys the command ignores."""
+    room = MAX_SEGMENT - len(named(CMD_REQUEST, "version"))
+    items, size, i = [], 0, 0
+    while True:
+        item = kv(f"k{i:05}", b"v" * 20)
+        if size + len(item) + len(kv("z", b"")) > room:
+            break
+        items.append(item)
+        size += len(item)
+        i += 1
+    filler = room - size
+    # A last key whose value fills the segment to the byte.
+    items.append(kv("z", b"f" * (filler - len(kv("z", b"")))))
+    data = request("version", b"".join(items))
+    assert len(data) == 4 + MAX_SEGMENT, len(data)
+    return data
+
+
 def garbage(seed, count):
     """Random bytes, then EOF: the daemon closes each connection (it may answer first, if the
     bytes happen to form a request)."""
@@ -358,6 +405,28 @@ def many_at_once(count):
     return case
 
 
+def big_stalled_crowd(count):
+    """`count` connections each stopped 100 bytes short of a 512 KiB segment: a fresh `version`
+    is answered meanwhile, and the memory they held goes when they close (the RSS check at the
+    end)."""
+    def case(daemon):
+        socks = []
+        try:
+            for _ in range(count):
+                sock = daemon.connect()
+                send(sock, struct.pack("!I", MAX_SEGMENT) + bytes(MAX_SEGMENT - 100))
+                socks.append(sock)
+            why = daemon.version()
+            rss = daemon.rss_kib() if daemon.pid else None
+        finally:
+            for sock in socks:
+                sock.close()
+        if why:
+            return why
+        return f"ok: VmRSS {rss} kB while they waited" if rss else None
+    return case
+
+
 def idle_crowd(count):
     """`count` idle connections held open: a fresh `version` is still answered in time."""
     def case(daemon):
@@ -432,6 +501,9 @@ CASES = [
                                         EVENT_UNKNOWN)),
     ("unregistering an event never registered",
      answers_and_stays(segment(named(EVENT_UNREGISTER, "log")), EVENT_UNKNOWN)),
+    ("two requests in one write", answers_each(request("version") + request("stats"), 2)),
+    ("the largest segment allowed: 512 KiB of keys", answers_each(largest_request(), 1)),
+    ("requests from clients gone before the answer", gone_before_the_answer),
     # Garbage.
     ("binary garbage, 40 blobs", garbage(seed=1, count=40)),
     ("binary garbage with plausible lengths, 40 more", garbage(seed=2, count=40)),
@@ -439,6 +511,7 @@ CASES = [
     ("clients stalled mid-segment and one never reading", stalled),
     ("300 connections asking version at once", many_at_once(300)),
     ("500 idle connections held open", idle_crowd(500)),
+    ("100 connections stopped inside 512 KiB segments", big_stalled_crowd(100)),
 ]
 
 
