@@ -14,9 +14,10 @@ MOON and SUN must serve these connections (tests/python_root.rs starts them so):
 and no SA may be up. Through `vici.Session` only, as strongSwan's own Python tools would, it
 asks for version and stats, lists the connections, brings gw/net up with `initiate` (iterating
 the control-log stream) while a thread listens for ike-updown and child-updown on sun, lists
-the SAs on both sides, reads and resets the counters, rekeys the Child SA, installs and
-uninstalls a trap, loads and unloads a connection and a shared key, loads an openssl-made ECDSA
-key and certificate and lists them, and takes the tunnel down with `terminate`. Every answer
+the SAs on both sides, reads and resets the counters, rekeys the Child SA (listening for
+child-rekey), installs and uninstalls a trap, loads and unloads a connection and a shared key,
+loads an openssl-made ECDSA key, certificate and CA and lists them, loads and unloads an
+authority and a pool, takes the tunnel down with `terminate`, and clears the credentials. Every answer
 is checked against the field names and values strongSwan gives; the first mismatch ends the
 run with exit status 1 and says what was expected and what came. Needs openssl.
 """
@@ -315,11 +316,23 @@ def check_counters(moon):
         expect("no counters found" in str(e), "reset gw counters are gone", str(e))
 
 
-def check_rekey(moon, sun, before):
-    step("rekey")
+def check_rekey(moon, moon_path, sun, before):
+    step("rekey, with moon listening for child-rekey")
+    listener = Listener(moon_path, ["child-rekey"])
+    listener.start()
+    expect(listener.registered.wait(10), "the listener registered within 10 s")
     r = moon.rekey({"child": "net"})
     equal(r.get("success"), b"yes", "rekey success")
     equal(text(r["matches"]), "1", "rekey matches")
+    name, rekeyed = listener.next()
+    equal(name, "child-rekey", "event on moon")
+    pair = rekeyed["gw"]["child-sas"]["net"]
+    equal((text(pair["old"]["spi-in"]), text(pair["old"]["spi-out"])), before,
+          "child-rekey old SPIs")
+    expect(pair["new"]["spi-in"] != pair["old"]["spi-in"], "child-rekey new SPIs", pair)
+    equal(text(pair["new"]["name"]), "net", "child-rekey new name")
+    listener.stop.set()
+    listener.join(5)
     end = time.monotonic() + 10
     while True:
         m, s = list_sas(moon), list_sas(sun)
@@ -415,6 +428,9 @@ def check_creds(moon):
     equal(text(answer["id"]), hashlib.sha1(point).hexdigest(), "load-key id")
     keys = [text(k) for k in moon.get_keys()["keys"]]
     expect(text(answer["id"]) in keys, "get-keys lists the key", keys)
+    moon.unload_key({"id": text(answer["id"])})
+    equal(moon.get_keys()["keys"], [], "get-keys after unload-key")
+    moon.load_key({"type": "ecdsa", "data": pki["moonKey.pem"]})
     moon.load_cert({"type": "X509", "flag": "NONE", "data": pki["moonCert.pem"]})
     moon.load_cert({"type": "X509", "flag": "CA", "data": pki["caCert.pem"]})
     certs = list(moon.list_certs())
@@ -435,6 +451,41 @@ def check_creds(moon):
         raise Mismatch("load-cert of garbage succeeded")
     except CommandException:
         pass
+
+
+def check_authorities_and_pools(moon):
+    step("load-authority, list-authorities, get-authorities, load-pool, get-pools, unloads")
+    with tempfile.TemporaryDirectory() as dir:
+        pki = openssl_pki(dir)
+    moon.load_authority({"test": {"cacert": pki["caCert.pem"]}})
+    equal([text(a) for a in moon.get_authorities()["authorities"]], ["test"],
+          "get-authorities")
+    listed = list(moon.list_authorities())
+    equal(len(listed), 1, "list-authorities")
+    name, authority = only_section(listed[0], "list-authority")
+    equal(name, "test", "list-authority name")
+    equal(text(authority["cacert"]), "O=ikerd test, CN=ikerd test CA", "list-authority cacert")
+    equal(authority["crl_uris"], [], "list-authority crl_uris")
+    moon.unload_authority({"name": "test"})
+    equal(moon.get_authorities()["authorities"], [], "get-authorities after unload")
+    moon.load_pool({"p": {"addrs": "10.3.0.0/24", "dns": ["192.0.2.53"]}})
+    pools = moon.get_pools()
+    equal(list(pools), ["p"], "get-pools")
+    # strongSwan leaves out a subnet's network and broadcast addresses.
+    equal(text(pools["p"]["base"]), "10.3.0.1", "get-pools p.base")
+    equal(text(pools["p"]["size"]), "254", "get-pools p.size")
+    equal((text(pools["p"]["online"]), text(pools["p"]["offline"])), ("0", "0"),
+          "get-pools p leases")
+    moon.unload_pool({"name": "p"})
+    equal(dict(moon.get_pools()), {}, "get-pools after unload")
+
+
+def check_clear_creds(moon):
+    step("clear-creds")
+    moon.clear_creds()
+    equal(moon.get_shared()["keys"], [], "get-shared after clear-creds")
+    equal(moon.get_keys()["keys"], [], "get-keys after clear-creds")
+    equal(list(moon.list_certs()), [], "list-certs after clear-creds")
 
 
 def check_terminate(moon, sun, sun_path):
@@ -507,11 +558,13 @@ def main():
         before = check_list_sas(moon, sun, sun_spi_in)
         check_stats(moon, 1)
         check_counters(moon)
-        check_rekey(moon, sun, before)
+        check_rekey(moon, moon_path, sun, before)
         check_traps(moon)
         check_load_conn(moon)
         check_creds(moon)
+        check_authorities_and_pools(moon)
         check_terminate(moon, sun, sun_path)
+        check_clear_creds(moon)
         check_refusals(moon)
     except Mismatch as e:
         print(f"FAIL: {e}", file=sys.stderr)
