@@ -30,7 +30,6 @@ case and exits 1 if any failed, 2 on bad arguments.
 """
 
 import argparse
-import os
 import random
 import select
 import socket
