@@ -21,15 +21,19 @@ use xfrm::NetNs;
 
 /// The Python to run the scripts with; the tests fail without one rather than pass unchecked.
 fn python() -> PathBuf {
-    let python = std::env::var_os("IKERD_PYTHON").map(PathBuf::from);
-    match python {
-        Some(p) if p.exists() => p,
-        other => panic!(
-            "IKERD_PYTHON is {other:?}: it must name a Python with strongSwan's `vici` package \
-             (scripts/test sets it up; by hand: `source scripts/lib/prereqs.sh; need_pyvici; \
-             export IKERD_PYTHON=$PYVICI`)"
-        ),
-    }
+    let python = std::env::var_os("IKERD_PYTHON").unwrap_or_default();
+    let python = PathBuf::from(python);
+    assert!(
+        python.is_file(),
+        "IKERD_PYTHON ({}) must name a Python with strongSwan's `vici` package: scripts/test \
+         sets it up, or by hand: `source scripts/lib/prereqs.sh; need_pyvici; \
+         export IKERD_PYTHON=$PYVICI`",
+        match python.as_os_str().is_empty() {
+            true => "unset".to_owned(),
+            false => format!("{python:?}"),
+        }
+    );
+    python
 }
 
 fn script(name: &str) -> PathBuf {
