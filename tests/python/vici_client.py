@@ -17,10 +17,12 @@ the control-log stream) while a thread listens for ike-updown and child-updown o
 the SAs on both sides, reads and resets the counters, rekeys the Child SA (listening for
 child-rekey), installs and uninstalls a trap, loads and unloads a connection and a shared key,
 loads an openssl-made ECDSA key, certificate and CA and lists them, loads and unloads an
-authority and a pool, takes the tunnel down with `terminate`, and clears the credentials. Every answer
-is checked against the field names and values strongSwan gives (those of the commands that
-need no tunnel were checked against charon 5.9.8 with the same requests); the first mismatch
-ends the run with exit status 1 and says what was expected and what came. Needs openssl.
+authority and a pool, takes the tunnel down with `terminate`, and clears the credentials.
+
+Every answer is checked against the field names and values strongSwan gives (those of the
+commands that need no tunnel were checked against charon 5.9.8 with the same requests); the
+first mismatch ends the run with exit status 1 and says what was expected and what came.
+Needs openssl.
 """
 
 import hashlib
@@ -293,8 +295,8 @@ def check_list_sas(moon, sun, sun_spi_in):
     equal(list_sas(moon, {"ike": "nope"}), {}, "list-sas ike=nope")
     print(f"   IKE SA {text(m['initiator-spi'])}_i {text(m['responder-spi'])}_r, "
           f"{text(m['encr-alg'])}-{text(m['encr-keysize'])}/{text(m['prf-alg'])}/"
-          f"{text(m['dh-group'])}; Child SA moon in {text(mc['spi-in'])} out {text(mc['spi-out'])}, "
-          f"sun in {text(sc['spi-in'])} out {text(sc['spi-out'])}")
+          f"{text(m['dh-group'])}; Child SA moon in {text(mc['spi-in'])} "
+          f"out {text(mc['spi-out'])}, sun in {text(sc['spi-in'])} out {text(sc['spi-out'])}")
     return text(mc["spi-in"]), text(mc["spi-out"])
 
 
@@ -418,10 +420,8 @@ def check_load_conn(moon):
         pass
 
 
-def check_creds(moon):
+def check_creds(moon, pki):
     step("load-key, load-cert, list-certs")
-    with tempfile.TemporaryDirectory() as dir:
-        pki = openssl_pki(dir)
     answer = moon.load_key({"type": "ecdsa", "data": pki["moonKey.pem"]})
     # strongSwan's key id: SHA-1 of the public key's subjectPublicKey (the EC point).
     point = pki["moonPub.der"][-65:]
@@ -454,10 +454,8 @@ def check_creds(moon):
         pass
 
 
-def check_authorities_and_pools(moon):
+def check_authorities_and_pools(moon, pki):
     step("load-authority, list-authorities, get-authorities, load-pool, get-pools, unloads")
-    with tempfile.TemporaryDirectory() as dir:
-        pki = openssl_pki(dir)
     moon.load_authority({"test": {"cacert": pki["caCert.pem"]}})
     equal([text(a) for a in moon.get_authorities()["authorities"]], ["test"],
           "get-authorities")
@@ -558,10 +556,18 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     moon_path, sun_path = sys.argv[1], sys.argv[2]
+
+    def too_long(*_):
+        print(f"FAIL: not done within {RUN_LIMIT} s", file=sys.stderr, flush=True)
+        os._exit(1)
+
+    signal.signal(signal.SIGALRM, too_long)
     signal.alarm(RUN_LIMIT)
     print(f"vici {importlib.metadata.version('vici')} from {vici.__file__}")
     moon, sun = session(moon_path), session(sun_path)
     try:
+        with tempfile.TemporaryDirectory() as dir:
+            pki = openssl_pki(dir)
         check_version(moon)
         check_stats(moon, 0)
         check_list_conns(moon)
@@ -573,8 +579,8 @@ def main():
         check_rekey(moon, moon_path, sun, before)
         check_traps(moon)
         check_load_conn(moon)
-        check_creds(moon)
-        check_authorities_and_pools(moon)
+        check_creds(moon, pki)
+        check_authorities_and_pools(moon, pki)
         check_terminate(moon, sun, sun_path)
         check_clear_creds(moon)
         check_refusals(moon)
