@@ -23,6 +23,10 @@ daemon does with it against what ikerd's server promises (src/vici/server.rs):
 - many connections at once are all answered, and the memory of segments that never complete
   goes with their connections.
 
+These are ikerd's promises, stricter than the protocol's: strongSwan's charon 5.9.8 leaves the
+connection open after most packet-level faults and answers most malformed messages as if they
+were well-formed, so against it most of these cases fail while it keeps answering.
+
 After every case a fresh connection must get an answer to `version` within --answer-limit
 seconds (default 2). With --pid, the daemon must still be running at the end and its VmRSS
 must not have grown by more than --rss-growth-limit MiB (default 64). Prints PASS or FAIL per
