@@ -1,7 +1,8 @@
 //! VICI clients that share no code with ikerd, run against it in a throwaway network namespace
 //! (root: `scripts/test` runs these with `--run-ignored only`): strongSwan's Python `vici`
 //! package (from PyPI), in `tests/python/vici_client.py`, drives two daemons with in-memory
-//! kernels through a tunnel's life and checks every answer; `tests/python/vici_malformed.py`,
+//! kernels through a tunnel's life and checks every answer (and, against strongSwan's charon,
+//! that the answers it expects are strongSwan's); `tests/python/vici_malformed.py`,
 //! raw sockets and no VICI library, sends the ikerd binary malformed input of every kind and
 //! checks after each case that it still answers, and that it did what its server promises.
 //!
@@ -94,6 +95,97 @@ fn root_strongswans_python_client_drives_ikerd() {
     passed("vici_client.py", &out);
     let left = daemons.stop();
     assert_eq!(left, [(0, (0, 0)), (0, (0, 0))], "SAs or ids left behind");
+}
+
+/// strongSwan's charon (Debian's, 5.9.8) in network and mount namespaces of its own (its pid
+/// file is compiled into /run), serving VICI in a folder of its own; stopped when dropped.
+struct Charon {
+    child: Child,
+    dir: PathBuf,
+    socket: PathBuf,
+}
+
+impl Charon {
+    const BINARY: &str = "/usr/lib/ipsec/charon";
+
+    fn start() -> Charon {
+        assert!(
+            Path::new(Self::BINARY).exists(),
+            "{} missing: apt-get install strongswan-charon libstrongswan-standard-plugins \
+             libcharon-extra-plugins (scripts/test does)",
+            Self::BINARY
+        );
+        let dir = std::env::temp_dir().join(format!("ikerd-charon-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("charon.vici");
+        // TESTING.md's plugins (Debian's openssl plugin does X25519), with pkcs8 for the
+        // loaded key and counters for get-counters.
+        let conf = format!(
+            "charon {{\n  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pkcs8 \
+             x509 pubkey kernel-netlink socket-default vici counters\n  plugins {{\n    vici {{\n      \
+             socket = unix://{}\n    }}\n  }}\n}}\n",
+            socket.display()
+        );
+        let conf_path = dir.join("strongswan.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "--net", "sh", "-c"])
+            .arg(format!(
+                "mount -t tmpfs tmpfs /run && ip link set lo up && exec {}",
+                Self::BINARY
+            ))
+            .env("STRONGSWAN_CONF", &conf_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("charon.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let charon = Charon { child, dir, socket };
+        let end = Instant::now() + Duration::from_secs(20);
+        while UnixStream::connect(&charon.socket).is_err() {
+            assert!(Instant::now() < end, "no VICI socket: {}", charon.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        charon
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("charon.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Charon {
+    fn drop(&mut self) {
+        // sh exec'd charon: the child is charon itself.
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let end = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The client's expectations are strongSwan's: those that need no tunnel hold for charon too.
+#[test]
+#[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
+fn root_strongswans_python_client_expects_what_charon_answers() {
+    let python = python();
+    let charon = Charon::start();
+    let out = run_bounded(
+        Command::new(&python)
+            .arg(script("vici_client.py"))
+            .arg("--reference")
+            .arg(&charon.socket),
+        Duration::from_secs(120),
+    );
+    if !out.status.success() {
+        eprintln!("charon's log:\n{}", charon.log());
+    }
+    passed("vici_client.py --reference", &out);
 }
 
 /// The ikerd binary in a namespace of its own, serving VICI; killed when dropped.

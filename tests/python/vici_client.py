@@ -2,6 +2,7 @@
 """strongSwan's Python VICI client (PyPI package `vici`) against two running ikerd.
 
     vici_client.py MOON_SOCKET SUN_SOCKET
+    vici_client.py --reference CHARON_SOCKET
 
 MOON and SUN must serve these connections (tests/python_root.rs starts them so):
 
@@ -19,10 +20,13 @@ child-rekey), installs and uninstalls a trap, loads and unloads a connection and
 loads an openssl-made ECDSA key, certificate and CA and lists them, loads and unloads an
 authority and a pool, takes the tunnel down with `terminate`, and clears the credentials.
 
-Every answer is checked against the field names and values strongSwan gives (those of the
-commands that need no tunnel were checked against charon 5.9.8 with the same requests); the
-first mismatch ends the run with exit status 1 and says what was expected and what came.
-Needs openssl.
+Every answer is checked against the field names and values strongSwan gives; the first
+mismatch ends the run with exit status 1 and says what was expected and what came. Needs
+openssl.
+
+With --reference the same checks, less those that need a tunnel, run against strongSwan's own
+charon (which must have no connections; moon's are loaded over VICI first): so the expectations
+are strongSwan's, not merely what ikerd answers.
 """
 
 import hashlib
@@ -42,6 +46,8 @@ import traceback
 import vici
 from vici.exception import CommandException, EventUnknownException, SessionException
 
+# The daemon's name in `version`: ikerd's, or strongSwan's with --reference.
+DAEMON = "ikerd"
 # Each request must be answered within this time (the initiate and terminate streams too).
 SOCKET_TIMEOUT = 30
 # The whole run, in case something stalls where a socket timeout does not reach.
@@ -148,7 +154,7 @@ def check_version(moon):
     step("version")
     v = moon.version()
     equal(list(v.keys()), ["daemon", "version", "sysname", "release", "machine"], "version keys")
-    equal(text(v["daemon"]), "ikerd", "version.daemon")
+    equal(text(v["daemon"]), DAEMON, "version.daemon")
     expect(text(v["version"]).count(".") == 2, "version.version is x.y.z", v["version"])
     uname = platform.uname()
     equal(text(v["sysname"]), uname.system, "version.sysname")
@@ -548,7 +554,43 @@ def check_refusals(moon):
     except CommandException:
         pass
     # The session still works after the refusals.
-    equal(text(moon.version()["daemon"]), "ikerd", "version after the refusals")
+    equal(text(moon.version()["daemon"]), DAEMON, "version after the refusals")
+
+
+def load_moon(moon):
+    """moon's connections, loaded over VICI (into a charon that has none)."""
+    def conn(child, remote_ts):
+        return {
+            "version": "2",
+            "local_addrs": ["127.0.0.1"],
+            "remote_addrs": ["127.0.0.2"],
+            "proposals": ["aes256gcm16-prfsha384-x25519"],
+            "local": {"auth": "psk", "id": "h1.example"},
+            "remote": {"auth": "psk", "id": "h2.example"},
+            "children": {child: {"local_ts": ["198.51.100.1/32"], "remote_ts": [remote_ts]}},
+        }
+    moon.load_shared({"id": "ike", "type": "IKE", "data": "0x00112233445566778899"})
+    moon.load_conn({"gw": conn("net", "198.51.100.2/32")})
+    moon.load_conn({"trap": conn("t", "203.0.113.0/24")})
+
+
+def reference(path):
+    """The checks that need no tunnel, against strongSwan's charon."""
+    global DAEMON
+    DAEMON = "charon"
+    moon = session(path)
+    with tempfile.TemporaryDirectory() as dir:
+        pki = openssl_pki(dir)
+    load_moon(moon)
+    check_version(moon)
+    check_stats(moon, 0)
+    check_list_conns(moon)
+    check_traps(moon)
+    check_load_conn(moon)
+    check_creds(moon, pki)
+    check_authorities_and_pools(moon, pki)
+    check_clear_creds(moon)
+    check_refusals(moon)
 
 
 def main():
@@ -564,8 +606,12 @@ def main():
     signal.signal(signal.SIGALRM, too_long)
     signal.alarm(RUN_LIMIT)
     print(f"vici {importlib.metadata.version('vici')} from {vici.__file__}")
-    moon, sun = session(moon_path), session(sun_path)
     try:
+        if moon_path == "--reference":
+            reference(sun_path)
+            print("PASS: strongSwan's Python vici client against strongSwan's charon")
+            return 0
+        moon, sun = session(moon_path), session(sun_path)
         with tempfile.TemporaryDirectory() as dir:
             pki = openssl_pki(dir)
         check_version(moon)
