@@ -120,11 +120,12 @@ impl Charon {
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join("charon.vici");
         // TESTING.md's plugins (Debian's openssl plugin does X25519), with pkcs8 for the
-        // loaded key and counters for get-counters.
+        // loaded key and counters for get-counters; its log to the file, not the host's syslog.
         let conf = format!(
             "charon {{\n  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pkcs8 \
              x509 pubkey kernel-netlink socket-default vici counters\n  plugins {{\n    vici {{\n      \
-             socket = unix://{}\n    }}\n  }}\n}}\n",
+             socket = unix://{}\n    }}\n  }}\n  filelog {{\n    stderr {{\n      default = 1\n    }}\n  }}\n  \
+             syslog {{\n    daemon {{\n      default = -1\n    }}\n  }}\n}}\n",
             socket.display()
         );
         let conf_path = dir.join("strongswan.conf");
