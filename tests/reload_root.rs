@@ -404,7 +404,7 @@ fn root_swanctl_load_all_gives_what_ikerd_read_itself() {
     assert!(certs.contains("CN=ikerd test CA"), "{certs}");
     let (ok, pools) = ikerd.swanctl(&["--list-pools"]);
     assert!(
-        ok && pools.contains("p") && pools.contains("10.3.0.1"),
+        ok && pools.contains("p") && pools.contains("10.3.0.0"),
         "{pools}"
     );
     let (ok, authorities) = ikerd.swanctl(&["--list-authorities"]);

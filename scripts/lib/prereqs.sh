@@ -14,6 +14,9 @@ IKERD_CACHE=${IKERD_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/ikerd}
 
 # virtme-ng boots the VM; pinned so the runner behaves the same on every machine.
 VIRTME_NG_VERSION=1.42
+# strongSwan's Python VICI client, for the root tests that run it against ikerd: the newest
+# 5.9 release on PyPI (Debian 12's strongSwan is 5.9.8, which PyPI does not have).
+PYVICI_VERSION=5.9.11
 
 # Cargo's tools are installed per user; a non-login shell may not have them on PATH.
 case ":$PATH:" in
@@ -59,18 +62,37 @@ need_vng() {
 	VNG="$venv/bin/vng"
 	[ -e "$venv/.complete" ] && return 0
 	python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt python3-venv
-	with_cache_lock install_vng "$venv" || die "could not install virtme-ng $VIRTME_NG_VERSION from PyPI"
+	with_cache_lock install_venv "$venv" "virtme-ng==$VIRTME_NG_VERSION" ||
+		die "could not install virtme-ng $VIRTME_NG_VERSION from PyPI"
 }
 
-install_vng() {
-	local venv=$1 log
+# need_pyvici: sets PYVICI to a Python with strongSwan's `vici` package of the pinned version,
+# in a virtual environment of its own; the root tests run their VICI scripts with it. When PyPI
+# cannot be reached it says so, leaves PYVICI empty and returns 1: the tests that need it fail,
+# the others still run.
+need_pyvici() {
+	local venv="$IKERD_CACHE/pyvici-$PYVICI_VERSION"
+	PYVICI="$venv/bin/python3"
 	[ -e "$venv/.complete" ] && return 0
-	say "installing virtme-ng $VIRTME_NG_VERSION into $venv"
+	python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt python3-venv
+	with_cache_lock install_venv "$venv" "vici==$PYVICI_VERSION" && return 0
+	say "could not install vici $PYVICI_VERSION from PyPI: the root tests that run it will fail"
+	PYVICI=
+	return 1
+}
+
+# install_venv VENV REQUIREMENT: a virtual environment at VENV with REQUIREMENT from PyPI,
+# marked complete only once pip succeeded; one that is complete is left as it is (no network
+# needed).
+install_venv() {
+	local venv=$1 requirement=$2 log
+	[ -e "$venv/.complete" ] && return 0
+	say "installing $requirement into $venv"
 	log=$(mktemp)
 	rm -rf "$venv"
 	if ! {
 		python3 -m venv "$venv" &&
-			"$venv/bin/pip" install -q --disable-pip-version-check "virtme-ng==$VIRTME_NG_VERSION"
+			"$venv/bin/pip" install -q --disable-pip-version-check "$requirement"
 	} >"$log" 2>&1; then
 		tail -n 20 "$log" >&2
 		rm -rf "$venv" "$log"

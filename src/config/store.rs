@@ -35,9 +35,10 @@ pub struct Authority {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pool {
     pub name: String,
-    /// The first address handed out.
+    /// The pool's base address, as strongSwan reports it: the first of a range, the address
+    /// of a subnet as written (handed out unless it is the network address).
     pub base: IpAddr,
-    /// How many addresses the pool has.
+    /// How many addresses the pool hands out.
     pub size: u128,
 }
 
@@ -507,25 +508,19 @@ fn pool_range(text: &str) -> Result<(IpAddr, u128), String> {
     if prefix > bits {
         return Err(bad());
     }
-    let host_bits = bits - prefix;
-    let mask = if host_bits == 128 {
-        0
-    } else {
-        u128::MAX << host_bits
+    // As strongSwan's mem_pool counts a subnet (`mem_pool_create`): at most 2^31 addresses
+    // (its POOL_LIMIT), from the address as written; without the network address when that
+    // is the one written, and without the broadcast address, in blocks that have them.
+    let host_bits = (bits - prefix).min(31);
+    let block = 1u128 << host_bits;
+    let offset = as_u128(addr) & (block - 1);
+    let size = match (block > 2, offset) {
+        (true, 0) => block - 2,
+        (true, n) => block - n - 1,
+        (false, 0) => block,
+        (false, _) => block - 1,
     };
-    let network = as_u128(addr) & mask;
-    // strongSwan leaves out the network and broadcast addresses of subnets that have them.
-    let (first, size) = match host_bits {
-        0 => (network, 1),
-        1 => (network, 2),
-        128 => (network + 1, u128::MAX - 1),
-        n => (network + 1, (1u128 << n) - 2),
-    };
-    let base = match addr {
-        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::from(first as u32)),
-        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::from(first)),
-    };
-    Ok((base, size))
+    Ok((addr, size))
 }
 
 /// Where problems with what VICI clients load are said to be.
@@ -540,12 +535,18 @@ mod tests {
     #[test]
     fn pools_are_subnets_without_network_and_broadcast_or_ranges() {
         let ok = |t: &str| pool_range(t).map(|(b, n)| (b.to_string(), n));
-        assert_eq!(ok("10.3.0.0/24"), Ok(("10.3.0.1".into(), 254)));
-        assert_eq!(ok("10.3.0.77/24"), Ok(("10.3.0.1".into(), 254)));
+        // strongSwan 5.9.8's get-pools answers for the same addrs.
+        assert_eq!(ok("10.3.0.0/24"), Ok(("10.3.0.0".into(), 254)));
+        assert_eq!(ok("10.3.0.77/24"), Ok(("10.3.0.77".into(), 178)));
         assert_eq!(ok("10.3.0.5/32"), Ok(("10.3.0.5".into(), 1)));
         assert_eq!(ok("10.3.0.4/31"), Ok(("10.3.0.4".into(), 2)));
+        assert_eq!(ok("10.3.0.5/31"), Ok(("10.3.0.5".into(), 1)));
         assert_eq!(ok("10.3.0.5-10.3.0.20"), Ok(("10.3.0.5".into(), 16)));
-        assert_eq!(ok("2001:db8::/120"), Ok(("2001:db8::1".into(), 254)));
+        assert_eq!(ok("2001:db8::/120"), Ok(("2001:db8::".into(), 254)));
+        assert_eq!(
+            ok("2001:db8::/64"),
+            Ok(("2001:db8::".into(), (1 << 31) - 2))
+        );
         for bad in [
             "10.3.0.0",
             "10.3.0.0/33",

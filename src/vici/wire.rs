@@ -179,9 +179,11 @@ pub enum ErrorKind {
     TrailingBytes(PacketType),
     /// An element type the README does not define.
     UnknownElement(ElementType),
-    /// An element where the message's structure does not allow it: anything but LIST_ITEM or
-    /// LIST_END inside a list, LIST_ITEM or LIST_END outside one, SECTION_END at the root.
+    /// An element where the message's structure does not allow it: LIST_ITEM or LIST_END
+    /// outside a list, SECTION_END at the root.
     Misplaced(ElementType),
+    /// An element other than LIST_ITEM or LIST_END inside a list.
+    InsideList(ElementType),
     /// The message ends inside a section.
     UnclosedSection,
     /// The message ends inside a list.
@@ -216,7 +218,8 @@ impl fmt::Display for Error {
             ErrorKind::Misplaced(ty) if ty == ElementType::LIST_END => {
                 f.write_str("LIST_END without an open list")
             }
-            ErrorKind::Misplaced(ty) => write!(f, "{ty} inside a list"),
+            ErrorKind::Misplaced(ty) => write!(f, "{ty} out of place"),
+            ErrorKind::InsideList(ty) => write!(f, "{ty} inside a list"),
             ErrorKind::UnclosedSection => f.write_str("message ends inside a section"),
             ErrorKind::UnclosedList => f.write_str("message ends inside a list"),
             ErrorKind::TooDeep => write!(f, "sections nested deeper than {MAX_DEPTH}"),
@@ -544,7 +547,7 @@ impl<'a> Parser<'a> {
                 | ElementType::LIST_START
                     if list.is_some() =>
                 {
-                    return Err(self.error(at, ErrorKind::Misplaced(ty)));
+                    return Err(self.error(at, ErrorKind::InsideList(ty)));
                 }
                 ElementType::SECTION_START => {
                     let name = self.name("section name")?.to_owned();

@@ -180,24 +180,24 @@ fn malformed_messages_say_where_and_why() {
         // Inside a list only items and its end.
         (
             b"\x04\x01l\x04\x01m",
-            err(3, Misplaced(ElementType::LIST_START)),
+            err(3, InsideList(ElementType::LIST_START)),
         ),
         (
             b"\x04\x01l\x01\x01s",
-            err(3, Misplaced(ElementType::SECTION_START)),
+            err(3, InsideList(ElementType::SECTION_START)),
         ),
         (
             b"\x04\x01l\x02",
-            err(3, Misplaced(ElementType::SECTION_END)),
+            err(3, InsideList(ElementType::SECTION_END)),
         ),
         (
             b"\x04\x01l\x03\x01k\x00\x00",
-            err(3, Misplaced(ElementType::KEY_VALUE)),
+            err(3, InsideList(ElementType::KEY_VALUE)),
         ),
         // A section ended inside a list of the section.
         (
             b"\x01\x01s\x04\x01l\x02",
-            err(6, Misplaced(ElementType::SECTION_END)),
+            err(6, InsideList(ElementType::SECTION_END)),
         ),
         // Names are text.
         (b"\x03\x01\xff\x00\x00", err(1, BadName)),
@@ -213,6 +213,13 @@ fn malformed_messages_say_where_and_why() {
                 .starts_with(&format!("at byte {}: ", expected.offset))
         );
     }
+    // A SECTION_END in a list is blamed on the list, whether or not a section is open.
+    assert_eq!(
+        Message::parse(b"\x01\x01s\x04\x01l\x02")
+            .unwrap_err()
+            .to_string(),
+        "at byte 6: SECTION_END inside a list"
+    );
 }
 
 #[test]
