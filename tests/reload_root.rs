@@ -288,6 +288,9 @@ fn root_swanctl_installs_and_uninstalls_trap_policies() {
     let (ok, text) = swanctl(&["--uninstall", "--child", "a"]);
     assert!(ok, "{text}");
     ikerd.wait_policies(0);
+    // As charon answers: nothing installed, nothing to remove.
+    let (ok, text) = swanctl(&["--uninstall", "--child", "a"]);
+    assert!(!ok && text.contains("policy 'a' not found"), "{text}");
     ikerd.stop();
 }
 

@@ -210,7 +210,7 @@ impl Store {
         let before = self.conns.len();
         self.conns.retain(|(c, _)| c.name != name);
         if self.conns.len() == before {
-            return Err(format!("connection '{name}' not found"));
+            return Err(format!("unload: connection '{name}' not found"));
         }
         self.changed = true;
         Ok(())
@@ -243,13 +243,10 @@ impl Store {
         Ok(())
     }
 
-    pub fn unload_shared(&mut self, id: &str) -> Result<(), String> {
-        let before = self.secrets.ike.len();
+    /// Forgets the pre-shared key `id`; one that is not there is gone already (as charon
+    /// answers).
+    pub fn unload_shared(&mut self, id: &str) {
         self.secrets.ike.retain(|k| k.name != id);
-        match self.secrets.ike.len() < before {
-            true => Ok(()),
-            false => Err(format!("shared key '{id}' not found")),
-        }
     }
 
     /// The identifiers of the pre-shared keys.
@@ -275,7 +272,7 @@ impl Store {
             .retain(|(_, k)| credentials::key_id(k) != id);
         match self.creds.keys.len() < before {
             true => Ok(()),
-            false => Err(format!("key '{id}' not found")),
+            false => Err("key not found".to_owned()),
         }
     }
 
@@ -353,7 +350,7 @@ impl Store {
         self.authorities.retain(|a| a.name != name);
         match self.authorities.len() < before {
             true => Ok(()),
-            false => Err(format!("authority '{name}' not found")),
+            false => Err(format!("unload: authority '{name}' not found")),
         }
     }
 
@@ -376,7 +373,7 @@ impl Store {
         self.pools.retain(|p| p.name != name);
         match self.pools.len() < before {
             true => Ok(()),
-            false => Err(format!("pool '{name}' not found")),
+            false => Err(format!("{name} not found")),
         }
     }
 

@@ -186,7 +186,7 @@ impl<K: KernelBackend> Daemon<K> {
     /// VICI's install and uninstall: the child by name, in the named connection or any.
     async fn trap(&mut self, selector: &Selector, install: bool) -> Result<(), String> {
         let Some(child) = &selector.child else {
-            return Err("missing child".into());
+            return Err("missing configuration name".into());
         };
         let connections: Vec<String> = self
             .endpoint
@@ -195,8 +195,17 @@ impl<K: KernelBackend> Daemon<K> {
             .filter(|c| c.children.iter().any(|ch| ch.name == *child))
             .map(|c| c.name.clone())
             .collect();
-        if connections.is_empty() {
-            return Err(format!("configuration name not found: {child}"));
+        // charon's answers: an unknown child cannot be installed, a trap not installed cannot
+        // be removed.
+        if connections.is_empty() && install {
+            return Err("configuration name not found".into());
+        }
+        let trapped = self
+            .endpoint
+            .traps()
+            .any(|(c, ch)| ch == child && connections.iter().any(|n| n == c));
+        if !install && !trapped {
+            return Err(format!("policy '{child}' not found"));
         }
         for connection in connections {
             let child = Some(child.clone());

@@ -140,6 +140,7 @@ pub(super) async fn command(
     let name_key = request.str("name").map(str::to_owned);
     let id_key = request.str("id").map(str::to_owned);
     Ok(Some(match name {
+        "load-conn" if nothing_to_load(request) => success(),
         "load-conn" => match single_section(request, "connection") {
             Ok((section, blobs)) => {
                 let name = section.name.clone();
@@ -165,7 +166,13 @@ pub(super) async fn command(
         },
         "load-shared" => load_shared(client, request).await,
         "unload-shared" => match id_key {
-            Some(id) => on_store(client, move |s| answer(s.unload_shared(&id))).await,
+            Some(id) => {
+                on_store(client, move |s| {
+                    s.unload_shared(&id);
+                    success()
+                })
+                .await
+            }
             None => query::failure("unique identifier required to unload a shared key"),
         },
         "get-shared" => on_store(client, |s| keys_list(s.shared_ids())).await,
@@ -280,6 +287,14 @@ pub(super) async fn command(
         }
         _ => return Ok(None),
     }))
+}
+
+/// `load-conn` without a connection section: charon answers success and loads nothing.
+fn nothing_to_load(request: &Message) -> bool {
+    !request
+        .items
+        .iter()
+        .any(|(_, item)| matches!(item, Item::Section(_)))
 }
 
 fn keys_list(ids: Vec<String>) -> Message {
