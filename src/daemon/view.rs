@@ -240,10 +240,11 @@ pub fn ike_view(ids: &mut Ids, sa: &IkeSa, now: Instant) -> IkeView {
         local: sa.local,
         remote: sa.remote,
         local_id: sa.conn.local_id.to_string(),
+        // The identity the peer proved, once it has; the configured one until then.
         remote_id: sa
-            .conn
-            .remote_id
+            .peer_id
             .as_ref()
+            .or(sa.conn.remote_id.as_ref())
             .map_or_else(|| "%any".to_owned(), ToString::to_string),
         initiator: sa.role == Role::Initiator,
         spi_i: sa.spi_i,
