@@ -39,6 +39,10 @@ use crate::wire::{ExchangeType, Header, IkeSpi, NotifyType, Payload, notify};
 pub enum Command {
     /// Start the connection's IKE SA (and its first Child SA).
     Initiate { connection: String },
+    /// Bring up one child of the connection, as strongSwan's `initiate` of a child does: on
+    /// the connection's IKE SA that is up or coming up, or else on a new one with this child
+    /// alone.
+    InitiateChild { connection: String, child: String },
     /// Close every IKE SA of the connection.
     Terminate { connection: String },
     /// Delete one Child SA of the connection (the one we receive on `spi_in`); its IKE SA
@@ -689,6 +693,29 @@ impl Endpoint {
     pub fn handle_command(&mut self, now: Instant, command: Command) -> Vec<Output> {
         match command {
             Command::Initiate { connection } => self.initiate(now, &connection),
+            Command::InitiateChild { connection, child } => {
+                let Some(conn) = self.connection(&connection) else {
+                    return Vec::new();
+                };
+                if !conn.children.iter().any(|c| c.name == child) {
+                    return Vec::new();
+                }
+                let live = self
+                    .sas
+                    .values()
+                    .filter(|sa| sa.conn.name == connection)
+                    .filter(|sa| {
+                        !matches!(sa.state, State::Dead | State::Rekeyed | State::Deleting)
+                    })
+                    .min_by_key(|sa| (sa.state != State::Established, sa.role != Role::Initiator))
+                    .map(|sa| sa.local_spi());
+                match live {
+                    Some(spi) => self.with_sa(now, spi, |sa, ctx| {
+                        sa.queue(ctx, Job::CreateChild(child));
+                    }),
+                    None => self.start(now, conn, Some(child), false),
+                }
+            }
             Command::Terminate { connection } => {
                 let spis: Vec<IkeSpi> = self
                     .sas

@@ -256,3 +256,56 @@ fn a_reload_closes_changed_and_removed_connections_and_leaves_the_rest_alone() {
     assert_eq!(pair.peers[MOON].endpoint.connections().count(), 1);
     assert_eq!(spis_of(&pair, "moon-sun"), Some(a_before));
 }
+
+/// Moon and sun with a second child, `second`, for 192.0.2.0/24 on moon's side.
+fn two_children(seed: u64) -> Pair {
+    let mut moon = moon(PSK);
+    let mut second = moon.children[0].clone();
+    second.name = "second".into();
+    second.local_ts = vec![subnet([192, 0, 2])];
+    moon.children.push(second);
+    let mut sun = sun(PSK);
+    let mut mirrored = sun.children[0].clone();
+    mirrored.name = "second".into();
+    mirrored.remote_ts = vec![subnet([192, 0, 2])];
+    sun.children.push(mirrored);
+    pair(seed, moon, sun)
+}
+
+fn children_of(pair: &Pair, peer: usize) -> Vec<(ike::wire::IkeSpi, Vec<String>)> {
+    let sas = pair.peers[peer].endpoint.ike_sas();
+    let sas = sas.filter(|sa| sa.state == State::Established);
+    sas.map(|sa| {
+        let mut names: Vec<String> = sa.children.iter().map(|c| c.name.clone()).collect();
+        names.sort();
+        (sa.spi_i, names)
+    })
+    .collect()
+}
+
+#[test]
+fn initiating_a_child_uses_the_ike_sa_that_is_up_or_makes_one_for_it_alone() {
+    let mut pair = two_children(61);
+    let child = |name: &str| Command::InitiateChild {
+        connection: "moon-sun".into(),
+        child: name.into(),
+    };
+    // No IKE SA yet: one is made, with this child alone.
+    command(&mut pair, MOON, child("second"));
+    pair.run_for(Duration::from_secs(2));
+    let up = children_of(&pair, MOON);
+    assert_eq!(up.len(), 1);
+    assert_eq!(up[0].1, ["second"]);
+    // The other child comes up on the same IKE SA.
+    command(&mut pair, MOON, child("net-net"));
+    pair.run_for(Duration::from_secs(2));
+    let now = children_of(&pair, MOON);
+    assert_eq!(now, [(up[0].0, vec!["net-net".into(), "second".into()])]);
+    assert_eq!(children_of(&pair, SUN).len(), 1);
+    pair.traffic_flows(MOON).unwrap();
+    pair.traffic_flows(SUN).unwrap();
+    // A child the connection does not have: nothing happens.
+    command(&mut pair, MOON, child("nope"));
+    pair.run_for(Duration::from_secs(2));
+    assert_eq!(children_of(&pair, MOON), now);
+}

@@ -357,12 +357,17 @@ impl<K: KernelBackend> Daemon<K> {
             .map(IkeSa::local_spi)
             .collect();
         let now = Instant::now();
-        let outputs = self.endpoint.handle_command(
-            now,
-            Command::Initiate {
+        // A child comes up on the connection's IKE SA if it has one, as with strongSwan.
+        let command = match &child {
+            Some(child) => Command::InitiateChild {
+                connection: connection.clone(),
+                child: child.clone(),
+            },
+            None => Command::Initiate {
                 connection: connection.clone(),
             },
-        );
+        };
+        let outputs = self.endpoint.handle_command(now, command);
         let new = self
             .endpoint
             .ike_sas()
