@@ -7,13 +7,17 @@
 
 #[path = "common/daemons.rs"]
 mod daemons;
+#[allow(dead_code)] // this test runs ikerd in-process: only the helpers are used
+#[path = "common/ikerd.rs"]
+mod running;
 
 use std::io::{BufRead, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use daemons::{Daemons, eventually, run_bounded};
+use daemons::{Daemons, eventually};
+use running::run_bounded;
 
 const JQ: &str = "/usr/bin/jq";
 

@@ -11,14 +11,17 @@
 
 #[path = "common/daemons.rs"]
 mod daemons;
+#[allow(dead_code)] // shared by several test binaries, each using a part
+#[path = "common/ikerd.rs"]
+mod running;
 
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use daemons::{Daemons, run_bounded};
-use xfrm::NetNs;
+use daemons::Daemons;
+use running::{Ikerd, run_bounded};
 
 /// The Python to run the scripts with; the tests fail without one rather than pass unchecked.
 fn python() -> PathBuf {
@@ -189,70 +192,15 @@ fn root_strongswans_python_client_expects_what_charon_answers() {
     passed("vici_client.py --reference", &out);
 }
 
-/// The ikerd binary in a namespace of its own, serving VICI; killed when dropped.
-struct Ikerd {
-    child: Child,
-    dir: PathBuf,
-    socket: PathBuf,
-}
-
-impl Ikerd {
-    fn start() -> Ikerd {
-        let dir = std::env::temp_dir().join(format!("ikerd-malformed-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = dir.join("swanctl.conf");
-        std::fs::write(&config, &configs()[0]).unwrap();
-        let socket = dir.join("charon.vici");
-        let ns = NetNs::create().unwrap();
-        let child = ns
-            .run(|| {
-                let up = Command::new("ip")
-                    .args(["link", "set", "lo", "up"])
-                    .status()
-                    .unwrap();
-                assert!(up.success());
-                Command::new(env!("CARGO_BIN_EXE_ikerd"))
-                    .args(["--config", config.to_str().unwrap()])
-                    .args(["--run-dir", dir.join("run").to_str().unwrap()])
-                    .args(["--vici", socket.to_str().unwrap()])
-                    .stdout(Stdio::null())
-                    .stderr(std::fs::File::create(dir.join("ikerd.log")).unwrap())
-                    .spawn()
-                    .unwrap()
-            })
-            .unwrap();
-        let ikerd = Ikerd { child, dir, socket };
-        let end = Instant::now() + Duration::from_secs(20);
-        while UnixStream::connect(&ikerd.socket).is_err() {
-            assert!(Instant::now() < end, "no VICI socket: {}", ikerd.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        ikerd
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("ikerd.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Ikerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[test]
 #[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
 fn root_malformed_vici_input_leaves_ikerd_answering() {
     let python = python();
-    let mut ikerd = Ikerd::start();
+    let mut ikerd = Ikerd::start("malformed", &configs()[0], &[], &[]);
     let out = run_bounded(
         Command::new(&python)
             .arg(script("vici_malformed.py"))
-            .arg(&ikerd.socket)
+            .arg(ikerd.socket())
             .args(["--pid", &ikerd.child.id().to_string()]),
         Duration::from_secs(300),
     );
@@ -262,18 +210,6 @@ fn root_malformed_vici_input_leaves_ikerd_answering() {
     }
     passed("vici_malformed.py", &out);
     assert!(alive, "ikerd exited: {}", ikerd.log());
-
     // And it still stops cleanly.
-    let pid = nix::unistd::Pid::from_raw(ikerd.child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let end = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = ikerd.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < end, "ikerd did not stop: {}", ikerd.log());
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "{status:?}: {}", ikerd.log());
-    assert!(!ikerd.socket.exists(), "ikerd left its VICI socket behind");
+    ikerd.stop();
 }

@@ -4,11 +4,15 @@
 //! namespace's kernel without any peer or ESP.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use xfrm::NetNs;
+#[allow(dead_code)] // shared by several test binaries, each using a part
+#[path = "common/ikerd.rs"]
+mod running;
+
+use running::Ikerd;
 
 /// A connection `name` to 127.0.0.2 whose child traps traffic to `remote_ts`.
 fn trapped(name: &str, remote_ts: &str) -> String {
@@ -35,136 +39,47 @@ fn config(connections: &[String]) -> String {
     )
 }
 
-struct Running {
-    ns: NetNs,
-    child: Child,
-    dir: PathBuf,
+/// The namespace's policies (not the sockets' own), one line each: "dir src dst".
+fn policies(ikerd: &Ikerd) -> Vec<String> {
+    let out = ikerd
+        .ns
+        .run(|| Command::new("ip").args(["xfrm", "policy", "list"]).output())
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut policies = Vec::new();
+    let mut selector = String::new();
+    for line in text.lines() {
+        if line.starts_with("src ") {
+            selector = line.trim().to_string();
+        } else if let Some(dir) = line.trim().strip_prefix("dir ") {
+            let dir = dir.split_whitespace().next().unwrap_or_default();
+            policies.push(format!("{dir} {selector}"));
+        }
+    }
+    policies.sort();
+    policies
 }
 
-impl Running {
-    /// Starts ikerd in a new namespace with `text` as its swanctl.conf, under `wrapper` (a
-    /// command and arguments that exec what follows them), and waits until it listens.
-    fn start(tag: &str, text: &str, wrapper: &[&str]) -> Running {
-        let dir = std::env::temp_dir().join(format!("ikerd-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        write(&dir.join("swanctl.conf"), text);
-        let ns = NetNs::create().unwrap();
-        let log = std::fs::File::create(dir.join("ikerd.log")).unwrap();
-        let child = ns
-            .run(|| {
-                let up = Command::new("ip")
-                    .args(["link", "set", "lo", "up"])
-                    .status();
-                assert!(up.unwrap().success());
-                let mut argv: Vec<String> = wrapper.iter().map(|s| s.to_string()).collect();
-                argv.push(env!("CARGO_BIN_EXE_ikerd").into());
-                for arg in [
-                    "--config",
-                    "swanctl.conf",
-                    "--run-dir",
-                    "run",
-                    "--vici",
-                    "vici",
-                ] {
-                    argv.push(arg.into());
-                }
-                Command::new(&argv[0])
-                    .args(&argv[1..])
-                    .current_dir(&dir)
-                    .stdout(Stdio::null())
-                    .stderr(log)
-                    .spawn()
-                    .unwrap()
-            })
-            .unwrap();
-        let running = Running { ns, child, dir };
-        running.wait_log("listening on", 1);
-        running
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("ikerd.log")).unwrap_or_default()
-    }
-
-    /// Waits until `text` appears `count` times in the log.
-    fn wait_log(&self, text: &str, count: usize) {
-        let end = Instant::now() + Duration::from_secs(20);
-        while self.log().matches(text).count() < count {
-            assert!(
-                Instant::now() < end,
-                "no {text:?} (x{count}) in:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+fn wait_policies(ikerd: &Ikerd, count: usize) -> Vec<String> {
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let policies = policies(ikerd);
+        if policies.len() == count {
+            return policies;
         }
+        assert!(
+            Instant::now() < end,
+            "{policies:?}, want {count}\n{}",
+            ikerd.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
+}
 
-    /// The namespace's policies (not the sockets' own), one line each: "dir src dst".
-    fn policies(&self) -> Vec<String> {
-        let out = self
-            .ns
-            .run(|| Command::new("ip").args(["xfrm", "policy", "list"]).output())
-            .unwrap()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut policies = Vec::new();
-        let mut selector = String::new();
-        for line in text.lines() {
-            if line.starts_with("src ") {
-                selector = line.trim().to_string();
-            } else if let Some(dir) = line.trim().strip_prefix("dir ") {
-                let dir = dir.split_whitespace().next().unwrap_or_default();
-                policies.push(format!("{dir} {selector}"));
-            }
-        }
-        policies.sort();
-        policies
-    }
-
-    fn wait_policies(&self, count: usize) -> Vec<String> {
-        let end = Instant::now() + Duration::from_secs(10);
-        loop {
-            let policies = self.policies();
-            if policies.len() == count {
-                return policies;
-            }
-            assert!(
-                Instant::now() < end,
-                "{policies:?}, want {count}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Runs Debian's swanctl with `args` against this ikerd: whether it succeeded, and what it
-    /// printed (standard output, then standard error).
-    fn swanctl(&self, args: &[&str]) -> (bool, String) {
-        let uri = format!("unix://{}", self.dir.join("vici").display());
-        let out = Command::new("swanctl")
-            .args(args)
-            .args(["--uri", &uri])
-            .output()
-            .expect("Debian's swanctl (strongswan-swanctl)");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        (out.status.success(), text)
-    }
-
-    fn signal(&self, signal: nix::sys::signal::Signal) {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        nix::sys::signal::kill(pid, signal).unwrap();
-    }
-
-    fn stop(mut self) {
-        self.signal(nix::sys::signal::Signal::SIGTERM);
-        let end = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < end, "ikerd did not stop");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        std::fs::remove_dir_all(&self.dir).ok();
-    }
+/// ikerd in a namespace of its own with `text` as its swanctl.conf, under `wrapper`.
+fn start(tag: &str, text: &str, wrapper: &[&str]) -> Ikerd {
+    Ikerd::start(tag, text, &[], wrapper)
 }
 
 fn write(path: &Path, text: &str) {
@@ -178,8 +93,8 @@ fn write(path: &Path, text: &str) {
 #[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
 fn root_sighup_applies_only_what_changed_and_refuses_a_broken_file() {
     let a = trapped("a", "203.0.113.0/24");
-    let ikerd = Running::start("reload", &config(std::slice::from_ref(&a)), &[]);
-    let only_a = ikerd.wait_policies(3);
+    let ikerd = start("reload", &config(std::slice::from_ref(&a)), &[]);
+    let only_a = wait_policies(&ikerd, 3);
     let hup = || ikerd.signal(nix::sys::signal::Signal::SIGHUP);
     let conf = ikerd.dir.join("swanctl.conf");
 
@@ -197,14 +112,14 @@ fn root_sighup_applies_only_what_changed_and_refuses_a_broken_file() {
         "{}",
         ikerd.log()
     );
-    assert_eq!(ikerd.policies(), only_a);
+    assert_eq!(policies(&ikerd), only_a);
 
     // b is new: its traps are added, a's stay as they are.
     let b = trapped("b", "192.0.2.128/25");
     write(&conf, &config(&[a.clone(), b.clone()]));
     hup();
     ikerd.wait_log("1 new or changed (b)", 1);
-    let with_b = ikerd.wait_policies(6);
+    let with_b = wait_policies(&ikerd, 6);
     assert!(only_a.iter().all(|p| with_b.contains(p)), "{with_b:?}");
 
     // a changes: its traps are replaced; b's stay.
@@ -212,7 +127,7 @@ fn root_sighup_applies_only_what_changed_and_refuses_a_broken_file() {
     write(&conf, &config(&[a2, b]));
     hup();
     ikerd.wait_log("1 new or changed (a)", 1);
-    let changed = ikerd.wait_policies(6);
+    let changed = wait_policies(&ikerd, 6);
     assert!(
         changed.iter().any(|p| p.contains("203.0.113.0/25")),
         "{changed:?}"
@@ -243,7 +158,7 @@ fn root_ikerd_runs_with_only_net_admin_and_net_bind_service() {
         "--",
     ];
     let a = trapped("a", "203.0.113.0/24");
-    let ikerd = Running::start("caps", &config(&[a]), &wrapper);
+    let ikerd = start("caps", &config(&[a]), &wrapper);
     let status = std::fs::read_to_string(format!("/proc/{}/status", ikerd.child.id())).unwrap();
     let eff = status
         .lines()
@@ -253,7 +168,7 @@ fn root_ikerd_runs_with_only_net_admin_and_net_bind_service() {
     // CAP_NET_BIND_SERVICE is bit 10, CAP_NET_ADMIN bit 12.
     assert_eq!(eff, "0000000000001400", "{status}");
     // It bound ports 500 and 4500 and programmed XFRM (the trap policies) with them.
-    ikerd.wait_policies(3);
+    wait_policies(&ikerd, 3);
     ikerd.stop();
 }
 
@@ -261,14 +176,14 @@ fn root_ikerd_runs_with_only_net_admin_and_net_bind_service() {
 #[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
 fn root_swanctl_installs_and_uninstalls_trap_policies() {
     let idle = trapped("a", "203.0.113.0/24").replace("start_action = trap", "start_action = none");
-    let ikerd = Running::start("install", &config(&[idle]), &[]);
-    assert!(ikerd.policies().is_empty());
+    let ikerd = start("install", &config(&[idle]), &[]);
+    assert!(policies(&ikerd).is_empty());
     let swanctl = |args: &[&str]| ikerd.swanctl(args);
     let (ok, text) = swanctl(&["--list-pols"]);
     assert!(ok && !text.contains("a/a"), "{text}");
     let (ok, text) = swanctl(&["--install", "--child", "a"]);
     assert!(ok, "{text}");
-    ikerd.wait_policies(3);
+    wait_policies(&ikerd, 3);
     let (ok, text) = swanctl(&["--list-pols"]);
     assert!(ok, "{text}");
     for expected in [
@@ -287,7 +202,7 @@ fn root_swanctl_installs_and_uninstalls_trap_policies() {
     );
     let (ok, text) = swanctl(&["--uninstall", "--child", "a"]);
     assert!(ok, "{text}");
-    ikerd.wait_policies(0);
+    wait_policies(&ikerd, 0);
     // As charon answers: nothing installed, nothing to remove.
     let (ok, text) = swanctl(&["--uninstall", "--child", "a"]);
     assert!(!ok && text.contains("policy 'a' not found"), "{text}");
@@ -375,11 +290,11 @@ pools {{ p {{ addrs = 10.3.0.0/24
 #[test]
 #[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
 fn root_swanctl_load_all_gives_what_ikerd_read_itself() {
-    // The folder Running::start uses, with the credentials in place before ikerd starts.
+    // The folder Ikerd::start uses, with the credentials in place before ikerd starts.
     let dir = std::env::temp_dir().join(format!("ikerd-load-{}", std::process::id()));
     moon_pki(&dir);
     // ikerd reads the file and the credentials beside it itself.
-    let ikerd = Running::start("load", &full_config("127.0.0.2", true, "ike-sun"), &[]);
+    let ikerd = start("load", &full_config("127.0.0.2", true, "ike-sun"), &[]);
     let conf = ikerd.dir.join("swanctl.conf");
     let conf_arg = conf.to_str().unwrap();
 
@@ -446,7 +361,7 @@ fn root_swanctl_load_all_gives_what_ikerd_read_itself() {
     // ikerctl loads as swanctl does: the first file again, then once more to no effect.
     write(&conf, &full_config("127.0.0.2", true, "ike-sun"));
     let ikerctl = |args: &[&str]| {
-        let uri = format!("unix://{}", ikerd.dir.join("vici").display());
+        let uri = ikerd.uri();
         let out = Command::new(env!("CARGO_BIN_EXE_ikerctl"))
             .args(["--uri", &uri])
             .args(args)

@@ -4,13 +4,13 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use xfrm::NetNs;
+#[allow(dead_code)] // shared by several test binaries, each using a part
+#[path = "common/ikerd.rs"]
+mod running;
 
-const SWANCTL: &str = "/usr/sbin/swanctl";
+use running::Ikerd;
 
 /// One connection that ikerd starts at once towards 127.0.0.2, where no one answers: its IKE
 /// SA stays half-open, retransmitting IKE_SA_INIT.
@@ -30,120 +30,22 @@ const CONFIG: &str = "connections {
 secrets { ike { secret = 0x00112233445566778899 } }
 ";
 
-/// ikerd serving VICI on `socket`; stopped with SIGTERM when dropped.
-struct Ikerd {
-    child: Child,
-    dir: PathBuf,
-    socket: PathBuf,
-    uri: String,
+/// Runs swanctl against `ikerd`; it must succeed. Its standard output.
+fn ok(ikerd: &Ikerd, args: &[&str]) -> String {
+    let out = ikerd.swanctl_output(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "swanctl {args:?}: {:?}\n{stdout}\n{}\nikerd: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        ikerd.log()
+    );
+    stdout
 }
 
-impl Ikerd {
-    fn start(test: &str) -> Ikerd {
-        assert!(
-            Path::new(SWANCTL).exists(),
-            "{SWANCTL} missing: apt-get install strongswan-swanctl (scripts/test does)"
-        );
-        let dir = std::env::temp_dir().join(format!("ikerd-vici-{}-{test}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = dir.join("swanctl.conf");
-        std::fs::write(&config, CONFIG).unwrap();
-        let socket = dir.join("charon.vici");
-        let ns = NetNs::create().unwrap();
-        let child = ns
-            .run(|| {
-                let up = Command::new("ip")
-                    .args(["link", "set", "lo", "up"])
-                    .status()
-                    .unwrap();
-                assert!(up.success());
-                Command::new(env!("CARGO_BIN_EXE_ikerd"))
-                    .args(["--config", config.to_str().unwrap()])
-                    .args(["--run-dir", dir.join("run").to_str().unwrap()])
-                    .args(["--vici", socket.to_str().unwrap()])
-                    .stdout(Stdio::null())
-                    .stderr(std::fs::File::create(dir.join("ikerd.log")).unwrap())
-                    .spawn()
-                    .unwrap()
-            })
-            .unwrap();
-        let uri = format!("unix://{}", socket.display());
-        let ikerd = Ikerd {
-            child,
-            dir,
-            socket,
-            uri,
-        };
-        let end = Instant::now() + Duration::from_secs(20);
-        while UnixStream::connect(&ikerd.socket).is_err() {
-            assert!(Instant::now() < end, "no VICI socket: {}", ikerd.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        ikerd
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("ikerd.log")).unwrap_or_default()
-    }
-
-    /// Runs `swanctl ARGS --uri` against this ikerd, for at most 20 s; its standard output.
-    fn swanctl(&self, args: &[&str]) -> String {
-        let out = run_bounded(
-            Command::new(SWANCTL).args(args).args(["--uri", &self.uri]),
-            Duration::from_secs(20),
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "swanctl {args:?}: {:?}\n{stdout}\n{}\nikerd: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            self.log()
-        );
-        stdout
-    }
-
-    /// SIGTERM, then the exit status; the socket must be gone.
-    fn stop(mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-        let end = Instant::now() + Duration::from_secs(15);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < end, "ikerd did not exit in time");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        assert!(status.success(), "{status:?}: {}", self.log());
-        assert!(!self.socket.exists(), "ikerd left its VICI socket behind");
-    }
-}
-
-impl Drop for Ikerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Runs `command`, killing it after `limit`.
-fn run_bounded(command: &mut Command, limit: Duration) -> Output {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the command");
-    let end = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > end {
-            child.kill().unwrap();
-            panic!("{command:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+fn start(test: &str) -> Ikerd {
+    Ikerd::start(&format!("vici-{test}"), CONFIG, &[], &[])
 }
 
 fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
@@ -155,14 +57,14 @@ fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
 #[test]
 #[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
 fn root_swanctl_reads_version_and_stats_from_ikerd() {
-    let ikerd = Ikerd::start("swanctl");
+    let ikerd = start("swanctl");
 
     // Without --daemon swanctl prints its own version and does not connect.
-    let own = ikerd.swanctl(&["--version"]);
+    let own = ok(&ikerd, &["--version"]);
     assert!(own.starts_with("strongSwan swanctl 5."), "{own}");
 
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
-    let daemon = ikerd.swanctl(&["--version", "--daemon"]);
+    let daemon = ok(&ikerd, &["--version", "--daemon"]);
     assert_eq!(
         daemon,
         format!(
@@ -173,7 +75,7 @@ fn root_swanctl_reads_version_and_stats_from_ikerd() {
         )
     );
 
-    let stats = ikerd.swanctl(&["--stats"]);
+    let stats = ok(&ikerd, &["--stats"]);
     let uptime = line(&stats, "uptime: ");
     assert!(uptime.contains(" second"), "{uptime}");
     assert!(uptime.contains(", since "), "{uptime}");
@@ -188,7 +90,7 @@ fn root_swanctl_reads_version_and_stats_from_ikerd() {
     assert!(line(&stats, "mallinfo: ").starts_with("mallinfo: sbrk "));
     assert_eq!(line(&stats, "loaded plugins:"), "loaded plugins:");
 
-    let raw = ikerd.swanctl(&["--stats", "--raw"]);
+    let raw = ok(&ikerd, &["--stats", "--raw"]);
     assert!(raw.contains("ikesas {total=1 half-open=1}"), "{raw}");
 
     ikerd.stop();
@@ -197,22 +99,22 @@ fn root_swanctl_reads_version_and_stats_from_ikerd() {
 #[test]
 #[ignore = "root: needs CAP_SYS_ADMIN and CAP_NET_ADMIN"]
 fn root_garbage_and_stalled_clients_do_not_hold_up_swanctl() {
-    let ikerd = Ikerd::start("stall");
+    let ikerd = start("stall");
     // Stopped inside a segment's length, inside a segment, and a client that sends a request
     // and never reads the answer.
-    let mut in_length = UnixStream::connect(&ikerd.socket).unwrap();
+    let mut in_length = UnixStream::connect(ikerd.socket()).unwrap();
     in_length.write_all(&[0, 0]).unwrap();
-    let mut in_segment = UnixStream::connect(&ikerd.socket).unwrap();
+    let mut in_segment = UnixStream::connect(ikerd.socket()).unwrap();
     in_segment.write_all(b"\x00\x00\x01\x00\x00\x05st").unwrap();
-    let mut deaf = UnixStream::connect(&ikerd.socket).unwrap();
+    let mut deaf = UnixStream::connect(ikerd.socket()).unwrap();
     deaf.write_all(b"\x00\x00\x00\x09\x00\x07version").unwrap();
     // Junk: an unknown packet type, which closes its connection.
-    let mut junk = UnixStream::connect(&ikerd.socket).unwrap();
+    let mut junk = UnixStream::connect(ikerd.socket()).unwrap();
     junk.write_all(b"\x00\x00\x00\x03\xee\xee\xee").unwrap();
 
     let start = Instant::now();
     for _ in 0..3 {
-        let out = ikerd.swanctl(&["--version", "--daemon"]);
+        let out = ok(&ikerd, &["--version", "--daemon"]);
         assert!(out.contains(" ikerd (Linux, "), "{out}");
     }
     assert!(
@@ -237,7 +139,7 @@ fn root_garbage_and_stalled_clients_do_not_hold_up_swanctl() {
             "stalled connection closed"
         );
     }
-    let out = ikerd.swanctl(&["--stats"]);
+    let out = ok(&ikerd, &["--stats"]);
     assert!(out.contains("IKE_SAs: "), "{out}");
     ikerd.stop();
 }

@@ -122,7 +122,7 @@ fn write(out: &mut String, json: &Json, indent: Option<usize>) {
 /// RFC 8259 7: the quote, the backslash and the control characters are escaped, DEL and the
 /// line and paragraph separators too (they break JavaScript and some line-based tools);
 /// everything else is UTF-8 as it is.
-fn string(out: &mut String, s: &str) {
+pub(crate) fn string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -31,5 +31,5 @@ rx_after=$(ip_in moon -s link show xfrm42 | awk '/RX:/ { getline; print $2 }')
 echo "moon: xfrm42 received $((rx_after - rx_before)) packets"
 [ $((rx_after - rx_before)) -ge 3 ] || fail "bob's answers did not come out of xfrm42 ($rx_before -> $rx_after)"
 # The interface carries the traffic: no route in table 220 overrides the one into xfrm42.
-routes=$(ip_in moon route show table 220)
+routes=$(ip_in moon route show table 220 2>/dev/null || true)
 [ -z "$routes" ] || fail "moon installed routes past its XFRM interface: $routes"

@@ -143,7 +143,7 @@ fn inline(value: &Value) -> String {
 /// Writes `value` as compact JSON.
 pub fn write_json(out: &mut String, value: &Value) {
     match value {
-        Value::Str(s) => write_json_str(out, s),
+        Value::Str(s) => crate::cli::json::string(out, s),
         Value::Int(n) => {
             let _ = write!(out, "{n}");
         }
@@ -167,33 +167,13 @@ pub fn write_json(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_json_str(out, key);
+                crate::cli::json::string(out, key);
                 out.push(':');
                 write_json(out, item);
             }
             out.push('}');
         }
     }
-}
-
-/// RFC 8259 7: quote, backslash and control characters are escaped; everything else is
-/// UTF-8 as is.
-fn write_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]
