@@ -16,20 +16,23 @@
 //! generator given to [`Endpoint::new`], so a seeded generator makes a run reproducible. No
 //! input, however malformed, panics the endpoint; unauthenticated garbage is dropped silently.
 
+mod lifecycle;
+mod traps;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::config::Connection;
-use crate::config::{Action, Unique};
+
 use crate::cookie::Cookies;
 use crate::crypto::Random;
 use crate::kernel::{KernelEvent, KernelOpId, KernelReply};
 use crate::kernel::{KernelOp, PolicyParams};
-use crate::sa::child::PolicyShape;
+
 use crate::sa::window::Retransmit;
-use crate::sa::{Ctx, DownReason, Ended, Event, IkeSa, Job, Output, Role, State, TrapReqids};
+use crate::sa::{Ctx, Event, IkeSa, Job, Output, Role, State, TrapReqids};
 use crate::wire::message::Message;
 use crate::wire::rules::Typed;
 use crate::wire::{ExchangeType, Header, IkeSpi, NotifyType, Payload, notify};
@@ -304,206 +307,6 @@ impl Endpoint {
             out.extend(self.enforce_unique(now, spi));
         }
         out
-    }
-
-    /// What follows an IKE SA's end: a reauthentication negotiates it afresh with the Child
-    /// SAs it had; an initiation that got no answer is tried again (`keyingtries`); otherwise
-    /// the `dpd_action` (the peer stopped answering) or `close_action` (the peer closed the
-    /// IKE SA) of its children: start them again, or trap them.
-    fn after_end(&mut self, now: Instant, conn: &Arc<Connection>, ended: &Ended) -> Vec<Output> {
-        let (reason, children) = (&ended.reason, &ended.children[..]);
-        let current = self.connection(&conn.name).filter(|c| Arc::ptr_eq(c, conn));
-        if *reason == DownReason::Reauthenticating
-            && let Some(conn) = current.clone()
-        {
-            return self.again(now, conn, ended, 1);
-        }
-        if *reason == DownReason::Timeout
-            && !ended.established
-            && (conn.keyingtries == 0 || ended.attempt < conn.keyingtries)
-            && let Some(conn) = current
-        {
-            let attempt = ended.attempt + 1;
-            return self.again(now, conn, ended, attempt);
-        }
-        let mut out = Vec::new();
-        let mut restart = None;
-        for config in conn.children.iter().filter(|c| children.contains(&c.name)) {
-            let action = match reason {
-                DownReason::Timeout => config.dpd_action,
-                DownReason::DeletedByPeer => config.close_action,
-                _ => Action::None,
-            };
-            match action {
-                Action::Start => restart = restart.or(Some(config.name.clone())),
-                Action::Trap => out.extend(self.install_trap(now, conn, &config.name)),
-                Action::None => {}
-            }
-        }
-        if let Some(child) = restart
-            && !conn.remote_addr.is_unspecified()
-        {
-            out.extend(self.start(now, conn.clone(), Some(child), true));
-        }
-        out
-    }
-
-    /// Negotiates an IKE SA of `conn` again, with the Child SAs `ended` had, towards the
-    /// address the peer was at; `attempt` counts toward `keyingtries`.
-    fn again(
-        &mut self,
-        now: Instant,
-        conn: Arc<Connection>,
-        ended: &Ended,
-        attempt: u32,
-    ) -> Vec<Output> {
-        let local = SocketAddr::new(conn.local_addr, crate::IKE_PORT);
-        let remote = SocketAddr::new(ended.remote.ip(), crate::IKE_PORT);
-        if remote.ip().is_unspecified() {
-            return Vec::new();
-        }
-        let mut sa = IkeSa::new(conn.clone(), Role::Initiator, local, remote, now);
-        if ended.children.is_empty() {
-            sa.first_child = ended.first_child.clone();
-        } else {
-            let mut names = ended.children.iter();
-            sa.first_child = names.next().cloned();
-            sa.jobs.extend(names.map(|n| Job::CreateChild(n.clone())));
-        }
-        sa.restarting = true;
-        sa.attempt = attempt;
-        sa.initial_contact = self.first_contact(&sa.conn);
-        self.run_sa(now, sa, |sa, ctx| sa.initiate(ctx))
-    }
-
-    /// Whether an IKE SA of `conn` would be the only one between its identities, so that it
-    /// tells the peer so (INITIAL_CONTACT), as strongSwan decides: only with a configured
-    /// peer identity and a uniqueness policy other than `never`.
-    fn first_contact(&self, conn: &Connection) -> bool {
-        let Some(remote_id) = &conn.remote_id else {
-            return false;
-        };
-        conn.unique != Unique::Never
-            && !self.sas.values().any(|o| {
-                o.state != State::Dead
-                    && o.conn.local_id.matches(&conn.local_id)
-                    && o.peer_id.as_ref().or(o.conn.remote_id.as_ref()) == Some(remote_id)
-            })
-    }
-
-    /// The uniqueness policy, once the IKE SA with our SPI `spi` is established: a peer that
-    /// says it starts afresh (INITIAL_CONTACT) takes the place of every other IKE SA between
-    /// the same identities (they go without a Delete: the peer forgot them); `replace` deletes
-    /// the connection's others; `keep` deletes the new one when another, from another
-    /// address, exists.
-    fn enforce_unique(&mut self, now: Instant, spi: IkeSpi) -> Vec<Output> {
-        let Some(new) = self.sas.get(&spi) else {
-            return Vec::new();
-        };
-        let (Some(peer), policy) = (new.peer_id.clone(), new.conn.unique) else {
-            return Vec::new();
-        };
-        let (name, local_id, remote, forgot) = (
-            new.conn.name.clone(),
-            new.conn.local_id.clone(),
-            new.remote,
-            new.peer_initial_contact,
-        );
-        let duplicates: Vec<(IkeSpi, bool, SocketAddr)> = self
-            .sas
-            .values()
-            .filter(|o| o.local_spi() != spi)
-            .filter(|o| matches!(o.state, State::Established | State::Deleting))
-            .filter(|o| o.conn.local_id.matches(&local_id))
-            .filter(|o| o.peer_id.as_ref().is_some_and(|p| p.matches(&peer)))
-            .filter(|o| o.remote.is_ipv4() == remote.is_ipv4())
-            .map(|o| (o.local_spi(), o.conn.name == name, o.remote))
-            .collect();
-        let mut out = Vec::new();
-        if forgot && policy != Unique::Never {
-            for (other, _, _) in duplicates {
-                out.extend(self.with_sa(now, other, |sa, ctx| {
-                    sa.release_pending(ctx);
-                    sa.die(ctx, DownReason::Duplicate);
-                }));
-            }
-            return out;
-        }
-        let same_conn = duplicates.iter().filter(|(_, same, _)| *same);
-        match policy {
-            Unique::Replace => {
-                let others: Vec<IkeSpi> = same_conn.map(|(s, _, _)| *s).collect();
-                for other in others {
-                    out.extend(self.with_sa(now, other, |sa, ctx| {
-                        sa.close_reason = Some(DownReason::Duplicate);
-                        sa.terminate(ctx);
-                    }));
-                }
-            }
-            Unique::Keep => {
-                if same_conn.clone().any(|(_, _, at)| at.ip() != remote.ip()) {
-                    out.extend(self.with_sa(now, spi, |sa, ctx| {
-                        sa.close_reason = Some(DownReason::Duplicate);
-                        sa.terminate(ctx);
-                    }));
-                }
-            }
-            Unique::No | Unique::Never => {}
-        }
-        out
-    }
-
-    /// Installs the trap policies of `child` in `conn`.
-    fn install_trap(&mut self, _now: Instant, conn: &Arc<Connection>, child: &str) -> Vec<Output> {
-        let key = (conn.name.clone(), child.to_owned());
-        let Some(config) = conn.children.iter().find(|c| c.name == child) else {
-            return Vec::new();
-        };
-        if self.traps.contains_key(&key) {
-            return Vec::new();
-        }
-        if conn.local_addr.is_unspecified() || conn.remote_addr.is_unspecified() {
-            return vec![Output::Event(Event::ChildFailed {
-                connection: conn.name.clone(),
-                child: child.to_owned(),
-                reason: "a trap needs both local_addrs and remote_addrs".into(),
-            })];
-        }
-        let reqid = self.next_reqid;
-        self.next_reqid = self.next_reqid.wrapping_add(1).max(1);
-        let shape = PolicyShape {
-            local: conn.local_addr,
-            remote: conn.remote_addr,
-            protocol: config.protocol,
-            mode: config.mode,
-            reqid,
-            xfrm: config.xfrm,
-        };
-        let policies = shape.policies(
-            &config.local_selectors(conn.local_addr),
-            &config.remote_selectors(conn.remote_addr),
-        );
-        let out = policies
-            .iter()
-            .map(|p| self.unowned_op(KernelOp::AddPolicy(p.clone())))
-            .collect();
-        self.traps.insert(key, reqid);
-        self.trap_policies.insert(reqid, policies);
-        out
-    }
-
-    fn uninstall_trap(&mut self, connection: &str, child: &str) -> Vec<Output> {
-        let Some(reqid) = self
-            .traps
-            .remove(&(connection.to_owned(), child.to_owned()))
-        else {
-            return Vec::new();
-        };
-        let policies = self.trap_policies.remove(&reqid).unwrap_or_default();
-        policies
-            .into_iter()
-            .map(|p| self.unowned_op(KernelOp::DelPolicy(p)))
-            .collect()
     }
 
     /// A kernel operation no IKE SA waits for (its reply is not routed).
@@ -808,46 +611,6 @@ impl Endpoint {
         sa.restarting = restarting;
         sa.initial_contact = self.first_contact(&sa.conn);
         self.run_sa(now, sa, |sa, ctx| sa.initiate(ctx))
-    }
-
-    /// A packet met a trap: negotiate its child, on the connection's IKE SA if there is one.
-    fn on_acquire(&mut self, now: Instant, reqid: u32) -> Vec<Output> {
-        let Some((connection, child)) = self
-            .traps
-            .iter()
-            .find(|(_, r)| **r == reqid)
-            .map(|(key, _)| key.clone())
-        else {
-            return Vec::new();
-        };
-        let ours = self.sas.values().filter(|sa| sa.conn.name == connection);
-        let mut established = None;
-        for sa in ours {
-            let busy_with_it = sa.children.iter().any(|c| c.reqid == reqid)
-                || sa.pending.iter().any(|p| p.reqid == reqid);
-            let connecting = !matches!(
-                sa.state,
-                State::Established | State::Rekeyed | State::Deleting
-            );
-            if busy_with_it || (connecting && sa.role == Role::Initiator) {
-                // The kernel repeats acquires while the negotiation runs.
-                return Vec::new();
-            }
-            if sa.state == State::Established {
-                established = Some(sa.local_spi());
-            }
-        }
-        match established {
-            Some(spi) => self.with_sa(now, spi, |sa, ctx| {
-                sa.queue(ctx, Job::CreateChild(child.clone()));
-            }),
-            None => {
-                let Some(conn) = self.connection(&connection) else {
-                    return Vec::new();
-                };
-                self.start(now, conn, Some(child), false)
-            }
-        }
     }
 
     /// Time passed: retransmissions, give-ups, liveness checks.

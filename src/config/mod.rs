@@ -90,6 +90,8 @@ fn interpret(path: &Path, raw: &tree::Section) -> Result<Loaded, ConfigError> {
 }
 
 #[cfg(test)]
+mod conn_keys_tests;
+#[cfg(test)]
 mod credentials_tests;
 #[cfg(test)]
 mod settings_tests;
