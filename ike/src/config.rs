@@ -186,8 +186,8 @@ pub struct ChildConfig {
     pub xfrm: XfrmOptions,
 }
 
-/// Kernel settings of a Child SA's SAs and policies (swanctl's `if_id_in`, `if_id_out` and
-/// `priority`).
+/// Kernel settings of a Child SA's SAs and policies (swanctl's `if_id_in`, `if_id_out`,
+/// `priority`, `mark_in`, `mark_in_sa`, `mark_out` and `reqid`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct XfrmOptions {
     /// The XFRM interface id of the inbound SA and the in and fwd policies.
@@ -196,6 +196,14 @@ pub struct XfrmOptions {
     pub if_id_out: Option<u32>,
     /// A fixed priority for the policies instead of strongSwan's computed one.
     pub priority: Option<u32>,
+    /// The firewall mark (value, mask) of the in and fwd policies, and of the inbound SA with
+    /// `mark_in_sa`.
+    pub mark_in: Option<(u32, u32)>,
+    pub mark_in_sa: bool,
+    /// The firewall mark of the out policies and the outbound SA.
+    pub mark_out: Option<(u32, u32)>,
+    /// A fixed reqid for its SAs and policies instead of one the endpoint picks.
+    pub reqid: Option<u32>,
 }
 
 /// The most each Child SA's soft limits are brought forward, by an amount chosen at random for

@@ -148,24 +148,38 @@ fn interface_ids_and_priority_reach_the_kernel() {
         if_id_in: Some(42),
         if_id_out: Some(43),
         priority: Some(1000),
+        mark_in: Some((7, 0xff)),
+        mark_in_sa: false,
+        mark_out: Some((8, 0xff)),
+        reqid: Some(77),
     };
     let mut pair = pair(89, moon, sun(PSK));
     initiate(&mut pair);
     pair.run_for(Duration::from_secs(2));
     pair.traffic_flows(SUN).unwrap();
     let kernel = &pair.peers[MOON].kernel;
+    // Marks: the out policies' and the outbound SA's; the in and fwd policies' only (no
+    // mark_in_sa). The configured reqid ties them.
     for sa in kernel.sas.values() {
         let inbound = sa.sa.dst == "192.0.2.1".parse::<std::net::IpAddr>().unwrap();
         assert_eq!(sa.if_id, Some(if inbound { 42 } else { 43 }), "{sa:?}");
+        assert_eq!(
+            sa.mark,
+            if inbound { None } else { Some((8, 0xff)) },
+            "{sa:?}"
+        );
+        assert_eq!(sa.reqid, 77);
     }
     assert_eq!(kernel.policies.len(), 3);
     for p in &kernel.policies {
-        let want = if p.dir == ike::kernel::Direction::Out {
-            43
+        let out = p.dir == ike::kernel::Direction::Out;
+        let (id, mark) = if out {
+            (43, (8, 0xff))
         } else {
-            42
+            (42, (7, 0xff))
         };
-        assert_eq!((p.if_id, p.priority), (Some(want), Some(1000)), "{p:?}");
+        let got = (p.if_id, p.priority, p.mark, p.reqid);
+        assert_eq!(got, (Some(id), Some(1000), Some(mark), 77), "{p:?}");
     }
     // Sun's side has none.
     assert!(

@@ -14,11 +14,7 @@ const UNSUPPORTED: &[&str] = &[
     "hostaccess",
     "policies_fwd_out",
     "inactivity",
-    "reqid",
     "interface",
-    "mark_in",
-    "mark_in_sa",
-    "mark_out",
     "set_mark_in",
     "set_mark_out",
     "label",
@@ -113,6 +109,13 @@ fn child(section: &Section, path: &str, problems: &mut Problems) -> Option<(Chil
             "life_packets" => values::number(value).map(|n| packets.life = Some((kv, n))),
             "rand_packets" => values::number(value).map(|n| packets.rand = Some(n)),
             "if_id_in" => if_id(value).map(|id| config.xfrm.if_id_in = Some(id)),
+            "mark_in" => mark(value).map(|m| config.xfrm.mark_in = m),
+            "mark_out" => mark(value).map(|m| config.xfrm.mark_out = m),
+            "mark_in_sa" => values::boolean(value).map(|b| config.xfrm.mark_in_sa = b),
+            "reqid" => values::number_u32(value).map(|r| {
+                // strongSwan: 0 means one picked for it.
+                config.xfrm.reqid = (r != 0).then_some(r);
+            }),
             "if_id_out" => if_id(value).map(|id| config.xfrm.if_id_out = Some(id)),
             "priority" => values::number_u32(value).map(|p| {
                 // strongSwan: 0 means the computed priority.
@@ -241,6 +244,29 @@ fn selectors(value: &str) -> Result<Vec<ike::wire::ts::TrafficSelector>, String>
         return Err("'dynamic' together with other selectors is not supported yet".into());
     }
     Ok(out)
+}
+
+/// A firewall mark, `value[/mask]` with the mask all ones when not given, in decimal or 0x
+/// hex (swanctl.conf(5)); `0` is none. strongSwan's `%unique` and `%same` need marks picked per
+/// Child SA, which ikerd does not do.
+fn mark(value: &str) -> Result<Option<(u32, u32)>, String> {
+    if value.starts_with('%') {
+        return Err(format!("'{value}': not supported yet (only a fixed mark)"));
+    }
+    let number = |text: &str| -> Result<u32, String> {
+        let text = text.trim();
+        match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            Some(hex) => {
+                u32::from_str_radix(hex, 16).map_err(|_| format!("'{value}' is not a mark"))
+            }
+            None => text.parse().map_err(|_| format!("'{value}' is not a mark")),
+        }
+    };
+    let (v, mask) = match value.split_once('/') {
+        Some((v, mask)) => (number(v)?, number(mask)?),
+        None => (number(value)?, u32::MAX),
+    };
+    Ok((v != 0 || mask != u32::MAX).then_some((v, mask)))
 }
 
 /// vici_config.c `parse_mode`.

@@ -111,3 +111,36 @@ fn connection_keys_beyond_the_defaults() {
         }
     }
 }
+
+#[test]
+fn marks_and_reqid_of_a_child() {
+    let text = |child: &str| {
+        format!(
+            "connections {{ c {{\n local_addrs = 192.0.2.1\n remote_addrs = 192.0.2.2\n\
+             local {{ auth = psk }}\n remote {{ auth = psk }}\n\
+             children {{ c {{ {child} }} }}\n}} }}\nsecrets {{ ike {{ secret = abc }} }}\n"
+        )
+    };
+    let path = Path::new("/etc/swanctl/swanctl.conf");
+    let loaded = load_str(
+        path,
+        &text("mark_in = 0x2a/0xff\n mark_out = 7\n mark_in_sa = yes\n reqid = 5"),
+    )
+    .unwrap();
+    let x = loaded.connections[0].children[0].xfrm;
+    assert_eq!(
+        (x.mark_in, x.mark_out, x.mark_in_sa, x.reqid),
+        (Some((42, 0xff)), Some((7, u32::MAX)), true, Some(5))
+    );
+    let none = load_str(path, &text("mark_in = 0\n reqid = 0")).unwrap();
+    let x = none.connections[0].children[0].xfrm;
+    assert_eq!((x.mark_in, x.reqid), (None, None));
+    for (bad, message) in [
+        ("mark_out = %unique", "only a fixed mark"),
+        ("mark_in = 5/blue", "'5/blue' is not a mark"),
+        ("reqid = -1", "reqid"),
+    ] {
+        let e = load_str(path, &text(bad)).unwrap_err().to_string();
+        assert!(e.contains(message), "{bad}: {e}");
+    }
+}

@@ -356,7 +356,7 @@ fn unsupported_keys_one_error_each() {
             format!("{c}.local.certs"),
             "only used with auth = pubkey",
         ),
-        (16, format!("{child}.mark_in"), "not supported yet"),
+        (16, format!("{child}.set_mark_in"), "not supported yet"),
         (17, format!("{child}.inactivity"), "not supported yet"),
         (18, format!("{child}.mode"), "'beet': not supported yet"),
         (

@@ -12,7 +12,7 @@ use ike::kernel::{self as core, KernelOp, KernelReply, PolicyParams, SaParams};
 use ike::sa::ChildInfo;
 use ike::wire::ts::TrafficSelector;
 use xfrm::{
-    Action, Aead, Crypto, Direction, Integrity, Key, Limits, Mode, PolicyClass, PolicyId,
+    Action, Aead, Crypto, Direction, Integrity, Key, Limits, Mark, Mode, PolicyClass, PolicyId,
     PolicySpec, PortMatch, Prefix, Priority, Proto, SaId, SaSpec, Selector, Spi, SpiRequest,
     Template, Xfrm,
 };
@@ -34,15 +34,33 @@ pub struct XfrmBackend {
     /// Where routes go; None installs none (strongswan.conf's `charon.install_routes`,
     /// `routing_table`, `routing_table_prio`).
     route_table: Option<xfrm::RouteTable>,
+    /// The marks of the marked SAs installed (`mark_in_sa`, `mark_out`): the kernel finds a
+    /// marked SA only with its mark, and the core names SAs without one.
+    marks: std::collections::HashMap<core::SaRef, Mark>,
 }
 
 impl XfrmBackend {
+    /// The kernel's name of an SA: the core's, with the mark it was installed with.
+    fn sa_id(&self, sa: &core::SaRef) -> SaId {
+        SaId {
+            mark: self.marks.get(sa).copied(),
+            ..sa_id(sa)
+        }
+    }
+
+    fn remember_mark(&mut self, params: &SaParams) {
+        if let Some(mark) = mark(params.mark) {
+            self.marks.insert(params.sa, mark);
+        }
+    }
+
     pub fn new(xfrm: Xfrm) -> XfrmBackend {
         XfrmBackend {
             xfrm,
             rtnl: None,
             routes: Default::default(),
             route_table: Some(xfrm::RouteTable::default()),
+            marks: Default::default(),
         }
     }
 
@@ -115,7 +133,8 @@ fn contains(prefix: &Prefix, addr: IpAddr) -> bool {
 
 impl KernelBackend for XfrmBackend {
     async fn traffic(&mut self, sa: &core::SaRef) -> Option<super::Traffic> {
-        let counters = self.xfrm.sa_counters(&sa_id(sa)).await.ok()?;
+        let id = self.sa_id(sa);
+        let counters = self.xfrm.sa_counters(&id).await.ok()?;
         Some(super::Traffic {
             bytes: counters.bytes,
             packets: counters.packets,
@@ -295,7 +314,7 @@ fn libc_einval() -> i32 {
 }
 
 impl XfrmBackend {
-    async fn run(&self, op: &KernelOp) -> Result<Option<u32>, Failure> {
+    async fn run(&mut self, op: &KernelOp) -> Result<Option<u32>, Failure> {
         match op {
             KernelOp::AllocSpi {
                 src,
@@ -316,12 +335,21 @@ impl XfrmBackend {
                 Ok(Some(self.xfrm.alloc_spi(&request).await?.0))
             }
             KernelOp::UpdateSa(params) => {
-                Ok(self.xfrm.update_sa(&sa_spec(params)?).await.map(|_| None)?)
+                self.xfrm.update_sa(&sa_spec(params)?).await?;
+                self.remember_mark(params);
+                Ok(None)
             }
             KernelOp::AddSa(params) => {
-                Ok(self.xfrm.add_sa(&sa_spec(params)?).await.map(|_| None)?)
+                self.xfrm.add_sa(&sa_spec(params)?).await?;
+                self.remember_mark(params);
+                Ok(None)
             }
-            KernelOp::DelSa(sa) => Ok(self.xfrm.delete_sa(&sa_id(sa)).await.map(|_| None)?),
+            KernelOp::DelSa(sa) => {
+                let id = self.sa_id(sa);
+                self.xfrm.delete_sa(&id).await?;
+                self.marks.remove(sa);
+                Ok(None)
+            }
             KernelOp::AddPolicy(p) => {
                 for spec in policy_specs(p)? {
                     self.xfrm.add_policy(&spec).await?;
@@ -359,6 +387,11 @@ fn sa_id(sa: &core::SaRef) -> SaId {
         proto: proto(sa.protocol),
         mark: None,
     }
+}
+
+/// A (value, mask) firewall mark as XFRM takes it.
+fn mark(mark: Option<(u32, u32)>) -> Option<Mark> {
+    mark.map(|(value, mask)| Mark { value, mask })
 }
 
 fn integrity(integ: Integ) -> Integrity {
@@ -418,7 +451,10 @@ fn limits(bytes: u64, packets: u64, seconds: u64) -> Limits {
 fn sa_spec(params: &SaParams) -> Result<SaSpec, Failure> {
     let l = &params.lifetime;
     Ok(SaSpec {
-        id: sa_id(&params.sa),
+        id: SaId {
+            mark: mark(params.mark),
+            ..sa_id(&params.sa)
+        },
         src: params.src,
         mode: mode(params.mode),
         reqid: params.reqid,
@@ -467,7 +503,7 @@ fn policy_specs(p: &PolicyParams) -> Result<Vec<PolicySpec>, Failure> {
                         id: PolicyId {
                             selector,
                             dir: direction(p.dir),
-                            mark: None,
+                            mark: mark(p.mark),
                             if_id: p.if_id,
                         },
                         action: Action::Allow,

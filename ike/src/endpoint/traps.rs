@@ -33,8 +33,11 @@ impl Endpoint {
                 reason: "a trap needs both local_addrs and remote_addrs".into(),
             })];
         }
-        let reqid = self.next_reqid;
-        self.next_reqid = self.next_reqid.wrapping_add(1).max(1);
+        let reqid = config.xfrm.reqid.unwrap_or_else(|| {
+            let reqid = self.next_reqid;
+            self.next_reqid = self.next_reqid.wrapping_add(1).max(1);
+            reqid
+        });
         let shape = PolicyShape {
             local: conn.local_addr,
             remote: conn.remote_addr,

@@ -288,10 +288,12 @@ pub fn sa_pair(
         if_id: None,
     };
     let (inbound, outbound) = (config.xfrm.if_id_in, config.xfrm.if_id_out);
+    let mark_in = config.xfrm.mark_in.filter(|_| config.xfrm.mark_in_sa);
     let flip = |(ours, theirs): (u16, u16)| (theirs, ours);
     (
         SaParams {
             if_id: inbound,
+            mark: mark_in,
             ..sa(
                 child.sa_in(),
                 child.remote,
@@ -302,6 +304,7 @@ pub fn sa_pair(
         },
         SaParams {
             if_id: outbound,
+            mark: config.xfrm.mark_out,
             ..sa(
                 child.sa_out(),
                 child.local,
@@ -359,7 +362,10 @@ impl PolicyShape {
                 protocol: self.protocol,
                 mode: self.mode,
                 reqid: self.reqid,
-                mark: None,
+                mark: match dir {
+                    Direction::Out => self.xfrm.mark_out,
+                    Direction::In | Direction::Fwd => self.xfrm.mark_in,
+                },
                 if_id: match dir {
                     Direction::Out => self.xfrm.if_id_out,
                     Direction::In | Direction::Fwd => self.xfrm.if_id_in,

@@ -211,8 +211,11 @@ impl Ctx<'_> {
     }
 
     /// The reqid for a new Child SA of `child` in `conn`: its trap's, or a fresh one.
-    pub fn reqid_for(&mut self, conn: &str, child: &str) -> u32 {
-        match self.traps.get(&(conn.to_owned(), child.to_owned())) {
+    pub fn reqid_for(&mut self, conn: &str, child: &crate::config::ChildConfig) -> u32 {
+        if let Some(reqid) = child.xfrm.reqid {
+            return reqid;
+        }
+        match self.traps.get(&(conn.to_owned(), child.name.clone())) {
             Some(&reqid) => reqid,
             None => self.reqid(),
         }

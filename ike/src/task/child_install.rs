@@ -20,7 +20,7 @@ impl IkeSa {
             return self.send_auth(ctx);
         };
         let (local, remote) = (self.local.ip(), self.remote.ip());
-        let reqid = ctx.reqid_for(&self.conn.name, &config.name);
+        let reqid = ctx.reqid_for(&self.conn.name, &config);
         let mut pending = PendingChild::new(config, ChildKind::Auth, true, reqid);
         pending.ts_i = pending.config.local_selectors(local);
         pending.ts_r = pending.config.remote_selectors(remote);

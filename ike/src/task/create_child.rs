@@ -26,7 +26,7 @@ impl IkeSa {
             return;
         };
         let (local, remote) = (self.local.ip(), self.remote.ip());
-        let reqid = ctx.reqid_for(&self.conn.name, &config.name);
+        let reqid = ctx.reqid_for(&self.conn.name, &config);
         let mut pending = PendingChild::new(config, ChildKind::Create, true, reqid);
         pending.ts_i = pending.config.local_selectors(local);
         pending.ts_r = pending.config.remote_selectors(remote);

@@ -302,7 +302,7 @@ impl IkeSa {
                 ));
                 continue;
             }
-            let reqid = ctx.reqid_for(&self.conn.name, &config.name);
+            let reqid = ctx.reqid_for(&self.conn.name, config);
             let mut pending = PendingChild::new(config.clone(), kind, false, reqid);
             pending.proposals = vec![chosen];
             pending.ts_i = ts_i;
