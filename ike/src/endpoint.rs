@@ -58,6 +58,9 @@ pub enum Command {
     },
     /// Rekey the connection's IKE SAs.
     RekeyIke { connection: String },
+    /// Reauthenticate the connection's IKE SAs: each is deleted and negotiated afresh with its
+    /// Child SAs, as `reauth_time` does.
+    ReauthIke { connection: String },
     /// Install trap policies for the connection's child (all its children with None): the
     /// first packet they catch starts the negotiation (swanctl's `start_action = trap`).
     Install {
@@ -549,6 +552,9 @@ impl Endpoint {
                         sa.queue(ctx, Job::DeleteChild(spi_in));
                     }
                 })
+            }
+            Command::ReauthIke { connection } => {
+                self.for_each_sa(now, &connection, |sa, ctx| sa.queue(ctx, Job::Reauth))
             }
             Command::RekeyIke { connection } => {
                 self.for_each_sa(now, &connection, |sa, ctx| sa.queue(ctx, Job::RekeyIke))

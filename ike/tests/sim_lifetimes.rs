@@ -128,3 +128,25 @@ fn an_initiation_without_answer_is_tried_keyingtries_times() {
     assert_eq!(established(&pair, MOON).len(), 1);
     pair.traffic_flows(MOON).unwrap();
 }
+
+#[test]
+fn a_reauthentication_on_request_negotiates_afresh() {
+    let mut pair = pair(75, moon(PSK), sun(PSK));
+    initiate(&mut pair);
+    pair.run_for(Duration::from_secs(2));
+    let first = established(&pair, MOON);
+    pair.command(
+        MOON,
+        ike::endpoint::Command::ReauthIke {
+            connection: "moon-sun".into(),
+        },
+    );
+    pair.run_for(Duration::from_secs(3));
+    assert_eq!(downs(&pair, MOON), [DownReason::Reauthenticating]);
+    let now = established(&pair, MOON);
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].0, first[0].0);
+    assert_eq!(now[0].1, 1, "its Child SA again");
+    pair.traffic_flows(MOON).unwrap();
+    pair.traffic_flows(SUN).unwrap();
+}

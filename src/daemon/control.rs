@@ -30,7 +30,8 @@ pub(super) enum Request {
     ListTraps(oneshot::Sender<Vec<TrapView>>),
     Initiate(Initiate),
     Terminate(Terminate),
-    Rekey(Selector, oneshot::Sender<Result<u32, String>>),
+    /// Rekey the selected SAs; IKE SAs reauthenticated instead with the flag.
+    Rekey(Selector, bool, oneshot::Sender<Result<u32, String>>),
     /// Install (true) or remove the trap policies of a child.
     Trap(Selector, bool, oneshot::Sender<Result<(), String>>),
     /// Work on the configuration; the connections it changed are applied after.
@@ -217,10 +218,10 @@ impl Control {
         Some(rx)
     }
 
-    /// Rekeys the selected Child SAs (with `child` or `child_id`) or IKE SAs; answers how
-    /// many matched.
-    pub async fn rekey(&self, selector: Selector) -> Option<Result<u32, String>> {
-        self.ask(|tx| Request::Rekey(selector, tx)).await
+    /// Rekeys the selected Child SAs (with `child` or `child_id`) or IKE SAs (reauthenticates
+    /// them with `reauth`); answers how many matched.
+    pub async fn rekey(&self, selector: Selector, reauth: bool) -> Option<Result<u32, String>> {
+        self.ask(|tx| Request::Rekey(selector, reauth, tx)).await
     }
 
     /// Installs (`install`) or removes the trap policies of the child `selector.child`, in the

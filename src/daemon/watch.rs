@@ -159,8 +159,8 @@ impl<K: KernelBackend> Daemon<K> {
                 traps.sort_by(|a, b| (&a.connection, &a.child).cmp(&(&b.connection, &b.child)));
                 drop(reply.send(traps));
             }
-            R::Rekey(selector, reply) => {
-                let (commands, answer) = self.rekey(&selector);
+            R::Rekey(selector, reauth, reply) => {
+                let (commands, answer) = self.rekey(&selector, reauth);
                 for command in commands {
                     let outputs = self.endpoint.handle_command(Instant::now(), command);
                     self.carry_out(outputs).await;
@@ -273,7 +273,7 @@ impl<K: KernelBackend> Daemon<K> {
 
     /// The commands a `rekey` request stands for, and its answer: how many SAs matched.
     /// The core rekeys a connection's Child SAs by name, on every IKE SA of the connection.
-    fn rekey(&mut self, selector: &Selector) -> (Vec<Command>, Result<u32, String>) {
+    fn rekey(&mut self, selector: &Selector, reauth: bool) -> (Vec<Command>, Result<u32, String>) {
         let Selector {
             ike,
             ike_id,
@@ -300,7 +300,10 @@ impl<K: KernelBackend> Daemon<K> {
             let connection = sa.conn.name.clone();
             if !children {
                 matches += 1;
-                commands.push(Command::RekeyIke { connection });
+                commands.push(match reauth {
+                    true => Command::ReauthIke { connection },
+                    false => Command::RekeyIke { connection },
+                });
                 continue;
             }
             for c in sa.children.iter().filter(|c| !c.rekeyed) {

@@ -172,7 +172,8 @@ pub(super) async fn terminate(
 /// `rekey`: `child`/`child-id` select Child SAs, else `ike`/`ike-id` IKE SAs; answers how many
 /// matched, and rekeys them in the background.
 pub(super) async fn rekey(client: &mut Client, request: &Message) -> Message {
-    match client.control.rekey(selector(request)).await {
+    let reauth = query::boolean(request, "reauth");
+    match client.control.rekey(selector(request), reauth).await {
         Some(Ok(matches)) => success(true).with_value("matches", matches.to_string()),
         Some(Err(why)) => success(false)
             .with_value("matches", "0")
