@@ -21,8 +21,9 @@ use ikerd::vici::server::Server;
     after_help = "Status: site-to-site and host-to-host tunnels with pre-shared keys or \
                         certificates (ESP or AH, tunnel or transport mode, IPv4 and IPv6, NAT \
                         traversal), rekeying by time and volume, dead peer detection, traps, \
-                        reloads on SIGHUP; VICI for strongSwan's swanctl (list, initiate, \
-                        terminate, rekey, install, reload-settings); strongswan.conf's charon \
+                        reloads on SIGHUP; VICI for strongSwan's swanctl and ikerctl (every \
+                        command of swanctl --load-all, listings, counters, initiate, \
+                        terminate, rekey, install); strongswan.conf's charon \
                         settings for retransmission, cookies, keepalives and routes. Road \
                         warriors, MOBIKE and CRLs do not work yet. See README.md."
 )]
