@@ -256,6 +256,23 @@ fn root_swanctl_initiates_lists_rekeys_and_terminates_a_tunnel() {
     let mut events = Listener::register(sun, &["ike-updown", "child-updown", "child-rekey"]);
     let _deaf = Listener::register(sun, &["log", "ike-updown", "child-updown"]);
 
+    // swanctl --log follows sun's log meanwhile.
+    // Line-buffered (stdbuf): its output goes to a pipe, and it is killed at the end.
+    let mut follower = Command::new("stdbuf")
+        .args([
+            "-oL",
+            SWANCTL,
+            "--log",
+            "--uri",
+            &format!("unix://{}", sun.display()),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start swanctl --log");
+    // Registered once it has connected: give it a moment, as a user would.
+    std::thread::sleep(Duration::from_millis(500));
+
     // Up, with the negotiation's log streamed until it is done.
     let up = ok(moon, &["--initiate", "--child", "net"]);
     for expected in [
@@ -316,6 +333,23 @@ fn root_swanctl_initiates_lists_rekeys_and_terminates_a_tunnel() {
     assert_eq!(
         child_event.find_str("gw.child-sas.net-1.spi-in"),
         Some(sun_sas.children[0].0.as_str())
+    );
+
+    // sun's log, as swanctl --log prints it (the thread, 00: ikerd has one).
+    std::thread::sleep(Duration::from_millis(200));
+    follower.kill().unwrap();
+    let logged = follower.wait_with_output().unwrap();
+    let logged = String::from_utf8_lossy(&logged.stdout);
+    assert!(
+        logged
+            .lines()
+            .any(|l| l == "00[IKE] IKE_SA gw[1] established between 127.0.0.2[h2.example]...127.0.0.1[h1.example]"),
+        "{logged}"
+    );
+    assert!(
+        logged.lines().any(|l| l
+            .starts_with("00[IKE] CHILD_SA net{1} established with SPIs c2000001_i c1000001_o")),
+        "{logged}"
     );
 
     // Rekeyed: new SPIs on both sides, still mirrored, the old pair gone.
