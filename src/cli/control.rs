@@ -63,6 +63,19 @@ pub struct Wait {
   ikerctl terminate --ike gw
   ikerctl --terminate --ike-id 3")]
 pub struct TerminateArgs {
+    #[command(flatten)]
+    pub which: SaSelector,
+    /// Delete without waiting for the peer's answer.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub wait: Wait,
+}
+
+/// Which SAs terminate and rekey mean: by child or connection name, or by unique id (the
+/// request's `child`, `ike`, `child-id` and `ike-id`).
+#[derive(Debug, clap::Args)]
+pub struct SaSelector {
     /// The Child SAs of this child.
     #[arg(short = 'c', long, value_name = "NAME")]
     pub child: Option<String>,
@@ -75,11 +88,15 @@ pub struct TerminateArgs {
     /// The IKE SA with this unique id.
     #[arg(short = 'I', long, value_name = "ID")]
     pub ike_id: Option<u32>,
-    /// Delete without waiting for the peer's answer.
-    #[arg(short = 'f', long)]
-    pub force: bool,
-    #[command(flatten)]
-    pub wait: Wait,
+}
+
+impl SaSelector {
+    fn request(&self) -> Message {
+        let request = with(Message::new(), "child", self.child.as_ref());
+        let request = with(request, "ike", self.ike.as_ref());
+        let request = with(request, "child-id", self.child_id);
+        with(request, "ike-id", self.ike_id)
+    }
 }
 
 /// Rekey IKE SAs or Child SAs (swanctl --rekey, -R).
@@ -93,18 +110,8 @@ pub struct TerminateArgs {
   ikerctl rekey --child net
   ikerctl --rekey --ike gw")]
 pub struct RekeyArgs {
-    /// The Child SAs of this child.
-    #[arg(short = 'c', long, value_name = "NAME")]
-    pub child: Option<String>,
-    /// The IKE SAs of this connection.
-    #[arg(short = 'i', long, value_name = "NAME")]
-    pub ike: Option<String>,
-    /// The Child SA with this unique id.
-    #[arg(short = 'C', long, value_name = "ID")]
-    pub child_id: Option<u32>,
-    /// The IKE SA with this unique id.
-    #[arg(short = 'I', long, value_name = "ID")]
-    pub ike_id: Option<u32>,
+    #[command(flatten)]
+    pub which: SaSelector,
     /// Reauthenticate the IKE SA instead of rekeying it.
     #[arg(short = 'a', long)]
     pub reauth: bool,
@@ -172,10 +179,7 @@ pub fn initiate(uri: &str, args: &InitiateArgs) -> ExitCode {
 }
 
 pub fn terminate(uri: &str, args: &TerminateArgs) -> ExitCode {
-    let mut request = with(Message::new(), "child", args.child.as_ref());
-    request = with(request, "ike", args.ike.as_ref());
-    request = with(request, "child-id", args.child_id);
-    request = with(request, "ike-id", args.ike_id);
+    let mut request = args.which.request();
     if args.force {
         request = request.with_value("force", "yes");
     }
@@ -200,10 +204,7 @@ fn simple(uri: &str, command: &str, request: &Message) -> ExitCode {
 }
 
 pub fn rekey(uri: &str, args: &RekeyArgs) -> ExitCode {
-    let mut request = with(Message::new(), "child", args.child.as_ref());
-    request = with(request, "ike", args.ike.as_ref());
-    request = with(request, "child-id", args.child_id);
-    request = with(request, "ike-id", args.ike_id);
+    let mut request = args.which.request();
     if args.reauth {
         request = request.with_value("reauth", "yes");
     }
